@@ -41,11 +41,20 @@ pub struct Options {
 }
 
 impl Options {
-    /// The default layout, relative to the workspace root.
+    /// The default layout: `specs/` in the workspace, upstream specs from
+    /// `$FERROKUBE_UPSTREAM`, else `../shared/specs/kubernetes` beside the
+    /// checkout, else the machine-wide `/work/shared/specs/kubernetes` (a
+    /// clone made elsewhere, as CI makes one, still finds them).
     pub fn for_workspace(root: &Path) -> Options {
+        let beside = root.join("../shared/specs/kubernetes");
+        let upstream_dir = match std::env::var_os("FERROKUBE_UPSTREAM") {
+            Some(dir) => PathBuf::from(dir),
+            None if beside.is_dir() => beside,
+            None => PathBuf::from("/work/shared/specs/kubernetes"),
+        };
         Options {
             specs_dir: root.join("specs"),
-            upstream_dir: root.join("../shared/specs/kubernetes"),
+            upstream_dir,
         }
     }
 }

@@ -137,10 +137,16 @@ pub struct FieldError {
 pub type ErrorList = Vec<FieldError>;
 
 impl FieldError {
-    fn new(kind: ErrorType, path: &FieldPath, bad_value: Option<Value>, detail: String) -> Self {
+    fn new(
+        kind: ErrorType,
+        path: &FieldPath,
+        bad_value: Option<Value>,
+        detail: impl Into<String>,
+    ) -> Self {
+        let (field, detail) = (path.to_string(), detail.into());
         Self {
             kind,
-            field: path.to_string(),
+            field,
             bad_value,
             detail,
         }
@@ -148,12 +154,12 @@ impl FieldError {
 
     /// `Required value`: a mandatory field is missing.
     pub fn required(path: &FieldPath, detail: impl Into<String>) -> Self {
-        Self::new(ErrorType::Required, path, None, detail.into())
+        Self::new(ErrorType::Required, path, None, detail)
     }
 
     /// `Invalid value: <value>`: the value is malformed.
     pub fn invalid(path: &FieldPath, value: impl Into<Value>, detail: impl Into<String>) -> Self {
-        Self::new(ErrorType::Invalid, path, Some(value.into()), detail.into())
+        Self::new(ErrorType::Invalid, path, Some(value.into()), detail)
     }
 
     /// `Unsupported value: <value>: supported values: "a", "b"`.
@@ -173,39 +179,26 @@ impl FieldError {
 
     /// `Duplicate value: <value>`: a value that must be unique repeats.
     pub fn duplicate(path: &FieldPath, value: impl Into<Value>) -> Self {
-        Self::new(
-            ErrorType::Duplicate,
-            path,
-            Some(value.into()),
-            String::new(),
-        )
+        Self::new(ErrorType::Duplicate, path, Some(value.into()), "")
     }
 
     /// `Not found: <value>`: a referenced value does not exist.
     pub fn not_found(path: &FieldPath, value: impl Into<Value>) -> Self {
-        Self::new(ErrorType::NotFound, path, Some(value.into()), String::new())
+        Self::new(ErrorType::NotFound, path, Some(value.into()), "")
     }
 
     /// `Too long: may not be more than <max> bytes`; the value is never echoed.
     pub fn too_long(path: &FieldPath, max: usize) -> Self {
         let unit = if max == 1 { "byte" } else { "bytes" };
-        Self::new(
-            ErrorType::TooLong,
-            path,
-            None,
-            format!("may not be more than {max} {unit}"),
-        )
+        let detail = format!("may not be more than {max} {unit}");
+        Self::new(ErrorType::TooLong, path, None, detail)
     }
 
     /// `Too many: <actual>: must have at most <max> items`.
     pub fn too_many(path: &FieldPath, actual: usize, max: usize) -> Self {
         let unit = if max == 1 { "item" } else { "items" };
-        Self::new(
-            ErrorType::TooMany,
-            path,
-            Some(actual.into()),
-            format!("must have at most {max} {unit}"),
-        )
+        let detail = format!("must have at most {max} {unit}");
+        Self::new(ErrorType::TooMany, path, Some(actual.into()), detail)
     }
 
     /// `Invalid value: <value>` with the `FieldValueTypeInvalid` reason.
@@ -214,22 +207,17 @@ impl FieldError {
         value: impl Into<Value>,
         detail: impl Into<String>,
     ) -> Self {
-        Self::new(
-            ErrorType::TypeInvalid,
-            path,
-            Some(value.into()),
-            detail.into(),
-        )
+        Self::new(ErrorType::TypeInvalid, path, Some(value.into()), detail)
     }
 
     /// `Forbidden`: the value is not allowed here.
     pub fn forbidden(path: &FieldPath, detail: impl Into<String>) -> Self {
-        Self::new(ErrorType::Forbidden, path, None, detail.into())
+        Self::new(ErrorType::Forbidden, path, None, detail)
     }
 
     /// `Internal error`: a server-side failure while validating.
     pub fn internal(path: &FieldPath, detail: impl Into<String>) -> Self {
-        Self::new(ErrorType::Internal, path, None, detail.into())
+        Self::new(ErrorType::Internal, path, None, detail)
     }
 
     /// The message without the field (upstream `ErrorBody()`), used as a Status cause's message.
@@ -289,29 +277,18 @@ pub fn format_value(v: &Value) -> String {
     }
 }
 
-/// Go's `%v` of a float64: shortest round-trip digits, exponent form when the
-/// decimal exponent is below -4 or at least 6 (so `1e+06`, not `1000000`).
+/// Go's `%v` of a float64 (always finite in JSON): shortest round-trip digits,
+/// in exponent form when the decimal exponent is below -4 or at least 6, so
+/// upstream's `1e+06` rather than `1000000`.
 fn go_float(f: f64) -> String {
-    if !f.is_finite() {
-        return if f.is_nan() {
-            "NaN".into()
-        } else if f > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
-    }
     let sci = format!("{f:e}");
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     if (-4..6).contains(&exp) {
         format!("{f}")
     } else {
-        format!(
-            "{mantissa}e{}{:02}",
-            if exp < 0 { '-' } else { '+' },
-            exp.abs()
-        )
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
     }
 }
 

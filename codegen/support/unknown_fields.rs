@@ -54,8 +54,8 @@ fn walk(t: &SchemaTable, id: SchemaId, v: &Value, p: &FieldPath, out: &mut Vec<S
 
 #[cfg(test)]
 mod tests {
+    use super::super::schema::{Property, Schema};
     use super::*;
-    use crate::support::schema::{Property, Schema};
     use serde_json::json;
 
     const fn p(name: &'static str, id: u32) -> Property {

@@ -342,8 +342,8 @@ fn regex(pattern: &'static str) -> Option<Regex> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::schema::Property;
     use super::*;
-    use crate::support::schema::Property;
     use serde_json::json;
 
     /// `Schema::ANY` with the given fields set; a macro so rustfmt keeps each node on one line.
@@ -361,243 +361,162 @@ mod tests {
     }
     const OBJ: Type = Type::Object;
     const STR: Type = Type::String;
+    const INT: Type = Type::Integer;
+    const ARR: Type = Type::Array;
     const MAP: Option<ListType> = Some(ListType::Map);
 
     static NODES: [Schema; 25] = [
-        node!(ty: OBJ, properties: &[p("spec", 1)]),
+        /* 0 */ node!(ty: OBJ, properties: &[p("spec", 1)]),
+        /* 1 */
         node!(ty: OBJ, required: &["containers", "mode"], properties: &[
             p("containers", 2), p("count", 5), p("data", 6), p("labels", 7), p("mode", 9),
             p("name", 10), p("nick", 11), p("note", 24), p("port", 12), p("ratio", 13),
             p("raw", 14), p("strategy", 15), p("tags", 17), p("volumes", 18), p("when", 20),
         ]),
-        node!(ty: Type::Array, items: id(3), list_type: MAP, list_map_keys: &["name"]),
+        /* 2 */ node!(ty: ARR, items: id(3), list_type: MAP, list_map_keys: &["name"]),
+        /* 3 */
         node!(ty: OBJ, properties: &[p("name", 8), p("ports", 4)], required: &["name"]),
-        node!(ty: Type::Array, items: id(21), list_type: MAP,
+        /* 4 */
+        node!(ty: ARR, items: id(21), list_type: MAP,
             list_map_keys: &["containerPort", "protocol"]),
-        node!(ty: Type::Integer, format: Some("int32"), minimum: Some(0.0), maximum: Some(10.0)),
-        node!(ty: STR, format: Some("byte")),
-        node!(ty: OBJ, additional_properties: id(8), max_properties: Some(2)),
-        node!(ty: STR),
-        node!(ty: STR, enum_values: &["Always", "Never", "OnFailure"]),
+        /* 5 */
+        node!(ty: INT, format: Some("int32"), minimum: Some(0.0), maximum: Some(10.0)),
+        /* 6 */ node!(ty: STR, format: Some("byte")),
+        /* 7 */ node!(ty: OBJ, additional_properties: id(8), max_properties: Some(2)),
+        /* 8 */ node!(ty: STR),
+        /* 9 */ node!(ty: STR, enum_values: &["Always", "Never", "OnFailure"]),
+        /* 10 */
         node!(ty: STR, min_length: Some(2), max_length: Some(5), pattern: Some("^[a-z]+$")),
-        node!(ty: STR, max_length: Some(3)),
-        node!(ty: Type::IntOrString),
+        /* 11 */ node!(ty: STR, max_length: Some(3)),
+        /* 12 */ node!(ty: Type::IntOrString),
+        /* 13 */
         node!(ty: Type::Number, minimum: Some(0.0), maximum: Some(1.0), exclusive_maximum: true),
-        node!(),
-        node!(ty: OBJ, properties: &[p("type", 16)], default: Some("{}")),
-        node!(ty: STR, default: Some("\"Rolling\"")),
-        node!(ty: Type::Array, items: id(8), list_type: Some(ListType::Set),
+        /* 14 */ node!(),
+        /* 15 */ node!(ty: OBJ, properties: &[p("type", 16)], default: Some("{}")),
+        /* 16 */ node!(ty: STR, default: Some("\"Rolling\"")),
+        /* 17 */
+        node!(ty: ARR, items: id(8), list_type: Some(ListType::Set),
             min_items: Some(1), max_items: Some(3)),
-        node!(ty: Type::Array, items: id(19), list_type: MAP, list_map_keys: &["id"]),
-        node!(ty: OBJ, properties: &[p("id", 8)]),
-        node!(ty: STR, format: Some("date-time")),
+        /* 18 */ node!(ty: ARR, items: id(19), list_type: MAP, list_map_keys: &["id"]),
+        /* 19 */ node!(ty: OBJ, properties: &[p("id", 8)]),
+        /* 20 */ node!(ty: STR, format: Some("date-time")),
+        /* 21 */
         node!(ty: OBJ, properties: &[p("containerPort", 22), p("protocol", 23)],
             required: &["containerPort"]),
-        node!(ty: Type::Integer, format: Some("int32")),
-        node!(ty: STR, enum_values: &["TCP", "UDP"], default: Some("\"TCP\"")),
-        node!(ty: STR, nullable: true),
+        /* 22 */ node!(ty: INT, format: Some("int32")),
+        /* 23 */ node!(ty: STR, enum_values: &["TCP", "UDP"], default: Some("\"TCP\"")),
+        /* 24 */ node!(ty: STR, nullable: true),
     ];
     static TABLE: SchemaTable = SchemaTable { nodes: &NODES };
 
-    /// Errors for a minimal valid spec with `extra` merged in.
-    fn errs(extra: Value) -> Vec<String> {
-        let mut spec = json!({"containers": [{"name": "a"}], "mode": "Always"});
-        if let (Some(s), Value::Object(e)) = (spec.as_object_mut(), extra) {
-            s.extend(e);
+    /// Each unindented line is JSON merged into a minimal valid spec (node 1); the indented
+    /// lines below it are exactly the errors it must produce, in order.
+    const CASES: &str = r#"
+{"count": 2.0, "data": "aGVsbG8=", "labels": {"a": "b"}, "name": "abc", "nick": "ééé", "note": null}
+{"port": "http", "ratio": 0.5, "raw": [{"x": null}], "tags": ["a", "b"], "undeclared": 1}
+{"port": 8080, "count": null, "strategy": null, "when": "2024-01-02T03:04:05.5+02:00"}
+{"mode": null}
+  spec.mode: Required value
+{"count": "3"}
+  spec.count: Invalid value: "string": spec.count in body must be of type integer: "string"
+{"count": 2.5}
+  spec.count: Invalid value: "number": spec.count in body must be of type integer: "number"
+{"labels": []}
+  spec.labels: Invalid value: "array": spec.labels in body must be of type object: "array"
+{"port": true}
+  spec.port: Invalid value: "boolean": spec.port in body must be of type integer,string: "boolean"
+{"tags": [null]}
+  spec.tags[0]: Invalid value: "null": spec.tags[0] in body must be of type string: "null"
+{"mode": "Sometimes"}
+  spec.mode: Unsupported value: "Sometimes": supported values: "Always", "Never", "OnFailure"
+{"count": -1}
+  spec.count: Invalid value: -1: spec.count in body should be greater than or equal to 0
+{"count": 3000000000}
+  spec.count: Invalid value: 3000000000: spec.count in body must be of type int32
+  spec.count: Invalid value: 3000000000: spec.count in body should be less than or equal to 10
+{"ratio": 1.0}
+  spec.ratio: Invalid value: 1: spec.ratio in body should be less than 1
+{"name": "ABCDEFG"}
+  spec.name: Too long: may not be more than 5 bytes
+  spec.name: Invalid value: "ABCDEFG": spec.name in body should match '^[a-z]+$'
+{"name": "a"}
+  spec.name: Invalid value: "a": spec.name in body should be at least 2 chars long
+{"nick": "éééé"}
+  spec.nick: Too long: may not be more than 3 bytes
+{"data": "aGVsbG8"}
+  spec.data: Invalid value: "aGVsbG8": spec.data in body must be of type byte: "aGVsbG8"
+{"when": "2024-01-02 03:04:05Z"}
+  spec.when: Invalid value: "2024-01-02 03:04:05Z": spec.when in body must be of type date-time: "2024-01-02 03:04:05Z"
+{"tags": []}
+  spec.tags: Invalid value: 0: spec.tags in body should have at least 1 items
+{"tags": ["a", "b", "a", "a"]}
+  spec.tags: Too many: 4: must have at most 3 items
+  spec.tags[2]: Duplicate value: "a"
+{"containers": [{"name": "a", "ports": [{"containerPort": 80}, {"containerPort": 80, "protocol": "TCP"}, {"protocol": "UDP"}]}, {"name": "b"}, {"name": "a"}, {}]}
+  spec.containers[0].ports[2].containerPort: Required value
+  spec.containers[0].ports[1]: Duplicate value: {"containerPort":80,"protocol":"TCP"}
+  spec.containers[3].name: Required value
+  spec.containers[2]: Duplicate value: {"name":"a"}
+{"volumes": [{"id": "x"}, {}, {"id": "x"}, {"id": "x"}]}
+  spec.volumes[1].id: Required value
+  spec.volumes[2]: Duplicate value: {"id":"x"}
+{"labels": {"app": 5}}
+  spec.labels[app]: Invalid value: "integer": spec.labels[app] in body must be of type string: "integer"
+{"labels": {"a": 1, "b": 2, "c": 3}}
+  spec.labels: Too many: 3: must have at most 2 items
+"#;
+
+    #[test]
+    fn every_rule_renders_upstream_messages() {
+        let mut lines = CASES.lines().filter(|l| !l.is_empty()).peekable();
+        while let Some(input) = lines.next() {
+            let mut spec = json!({"containers": [{"name": "a"}], "mode": "Always"});
+            let extra: Map<String, Value> = serde_json::from_str(input).expect(input);
+            spec.as_object_mut().expect("object").extend(extra);
+            let got = validate(&TABLE, SchemaId(0), &json!({ "spec": spec }));
+            let got: Vec<String> = got.iter().map(ToString::to_string).collect();
+            let mut want = Vec::new();
+            while let Some(line) = lines.next_if(|l| l.starts_with(' ')) {
+                want.push(line.trim_start());
+            }
+            assert_eq!(got, want, "for {input}");
         }
-        validate(&TABLE, SchemaId(0), &json!({ "spec": spec }))
-            .iter()
-            .map(ToString::to_string)
-            .collect()
     }
 
     #[test]
-    fn valid_values_pass() {
-        let ok = json!({"count": 2.0, "data": "aGVsbG8=", "labels": {"a": "b"}, "name": "abc", "nick": "ééé", "note": null,
-            "port": "http", "ratio": 0.5, "raw": [{"x": null}], "tags": ["a", "b"], "when": "2024-01-02T03:04:05.5+02:00",
-            "count_unknown": 1});
-        assert_eq!(errs(ok), Vec::<String>::new());
-        assert_eq!(
-            errs(json!({"port": 8080, "count": null, "strategy": null})),
-            Vec::<String>::new()
-        );
-    }
-
-    #[test]
-    fn required_and_null() {
+    fn reasons_and_starting_paths() {
         let got = validate(&TABLE, SchemaId(0), &json!({"spec": {}}));
-        assert_eq!(
-            got.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            [
-                "spec.containers: Required value",
-                "spec.mode: Required value"
-            ]
-        );
-        assert_eq!(got[0].kind.reason(), "FieldValueRequired");
-        assert_eq!(errs(json!({"mode": null})), ["spec.mode: Required value"]);
-    }
-
-    #[test]
-    fn types() {
-        let cases = [
-            (
-                json!({"count": "3"}),
-                r#"spec.count: Invalid value: "string": spec.count in body must be of type integer: "string""#,
-            ),
-            (
-                json!({"count": 2.5}),
-                r#"spec.count: Invalid value: "number": spec.count in body must be of type integer: "number""#,
-            ),
-            (
-                json!({"labels": []}),
-                r#"spec.labels: Invalid value: "array": spec.labels in body must be of type object: "array""#,
-            ),
-            (
-                json!({"port": true}),
-                r#"spec.port: Invalid value: "boolean": spec.port in body must be of type integer,string: "boolean""#,
-            ),
-            (
-                json!({"tags": [null]}),
-                r#"spec.tags[0]: Invalid value: "null": spec.tags[0] in body must be of type string: "null""#,
-            ),
-        ];
-        for (extra, want) in cases {
-            assert_eq!(errs(extra), [want]);
-        }
-        let got = validate_at(
-            &TABLE,
-            SchemaId(5),
-            &json!("x"),
-            &FieldPath::new("spec").child("count"),
-        );
-        assert_eq!(got[0].kind.reason(), "FieldValueTypeInvalid");
-        assert_eq!(
-            got[0].to_string(),
-            r#"spec.count: Invalid value: "string": spec.count in body must be of type integer: "string""#
-        );
-    }
-
-    #[test]
-    fn enums_numbers_strings_formats() {
-        let cases: [(Value, &[&str]); 10] = [
-            (
-                json!({"mode": "Sometimes"}),
-                &[
-                    r#"spec.mode: Unsupported value: "Sometimes": supported values: "Always", "Never", "OnFailure""#,
-                ],
-            ),
-            (
-                json!({"count": -1}),
-                &[
-                    "spec.count: Invalid value: -1: spec.count in body should be greater than or equal to 0",
-                ],
-            ),
-            (
-                json!({"count": 3_000_000_000u64}),
-                &[
-                    "spec.count: Invalid value: 3000000000: spec.count in body must be of type int32",
-                    "spec.count: Invalid value: 3000000000: spec.count in body should be less than or equal to 10",
-                ],
-            ),
-            (
-                json!({"ratio": 1.0}),
-                &["spec.ratio: Invalid value: 1: spec.ratio in body should be less than 1"],
-            ),
-            (
-                json!({"name": "ABCDEFG"}),
-                &[
-                    "spec.name: Too long: may not be more than 5 bytes",
-                    r#"spec.name: Invalid value: "ABCDEFG": spec.name in body should match '^[a-z]+$'"#,
-                ],
-            ),
-            (
-                json!({"name": "a"}),
-                &[
-                    r#"spec.name: Invalid value: "a": spec.name in body should be at least 2 chars long"#,
-                ],
-            ),
-            (
-                json!({"nick": "éééé"}),
-                &["spec.nick: Too long: may not be more than 3 bytes"],
-            ),
-            (
-                json!({"data": "aGVsbG8"}),
-                &[
-                    r#"spec.data: Invalid value: "aGVsbG8": spec.data in body must be of type byte: "aGVsbG8""#,
-                ],
-            ),
-            (
-                json!({"when": "2024-01-02 03:04:05Z"}),
-                &[
-                    r#"spec.when: Invalid value: "2024-01-02 03:04:05Z": spec.when in body must be of type date-time: "2024-01-02 03:04:05Z""#,
-                ],
-            ),
-            (
-                json!({"tags": []}),
-                &["spec.tags: Invalid value: 0: spec.tags in body should have at least 1 items"],
-            ),
-        ];
-        for (extra, want) in cases {
-            assert_eq!(errs(extra), want);
-        }
-    }
-
-    #[test]
-    fn sets_list_maps_and_maps() {
-        assert_eq!(
-            errs(json!({"tags": ["a", "b", "a", "a"]})),
-            [
-                "spec.tags: Too many: 4: must have at most 3 items",
-                r#"spec.tags[2]: Duplicate value: "a""#
-            ]
-        );
-        let ports = json!([{"containerPort": 80}, {"containerPort": 80, "protocol": "TCP"}, {"containerPort": 80, "protocol": "UDP"}, {"protocol": "UDP"}]);
-        assert_eq!(
-            errs(
-                json!({"containers": [{"name": "a", "ports": ports}, {"name": "b"}, {"name": "a"}, {}]})
-            ),
-            [
-                "spec.containers[0].ports[3].containerPort: Required value",
-                r#"spec.containers[0].ports[1]: Duplicate value: {"containerPort":80,"protocol":"TCP"}"#,
-                "spec.containers[3].name: Required value",
-                r#"spec.containers[2]: Duplicate value: {"name":"a"}"#,
-            ]
-        );
-        assert_eq!(
-            errs(json!({"volumes": [{"id": "x"}, {}, {"id": "x"}, {"id": "x"}]})),
-            [
-                "spec.volumes[1].id: Required value",
-                r#"spec.volumes[2]: Duplicate value: {"id":"x"}"#
-            ]
-        );
-        assert_eq!(
-            errs(json!({"labels": {"app": 5}})),
-            [
-                r#"spec.labels[app]: Invalid value: "integer": spec.labels[app] in body must be of type string: "integer""#
-            ]
-        );
-        assert_eq!(
-            errs(json!({"labels": {"a": 1, "b": 2, "c": 3}})),
-            ["spec.labels: Too many: 3: must have at most 2 items"]
-        );
+        let got: Vec<_> = got
+            .iter()
+            .map(|e| (e.kind.reason(), e.to_string()))
+            .collect();
+        let want = [(
+            "FieldValueRequired",
+            "spec.containers: Required value".to_string(),
+        )];
+        assert_eq!(got[..1], want);
+        assert_eq!(got[1].1, "spec.mode: Required value");
+        let path = FieldPath::new("spec").child("count");
+        let got = validate_at(&TABLE, SchemaId(5), &json!(11), &path);
+        assert_eq!(got[0].kind.reason(), "FieldValueInvalid");
+        let msg =
+            "spec.count: Invalid value: 11: spec.count in body should be less than or equal to 10";
+        assert_eq!(got[0].to_string(), msg);
     }
 
     #[test]
     fn defaults_fill_absent_and_null_recursively() {
-        let mut v = json!({"spec": {"containers": [{"name": "a", "ports": [{"containerPort": 80}, {"containerPort": 81, "protocol": "UDP"}]}],
-            "strategy": null, "labels": {"a": "b"}}});
+        let ports = json!([{"containerPort": 80}, {"containerPort": 81, "protocol": "UDP"}]);
+        let mut v =
+            json!({"spec": {"containers": [{"name": "a", "ports": ports}], "strategy": null}});
         apply_defaults(&TABLE, SchemaId(0), &mut v);
         assert_eq!(v["spec"]["strategy"], json!({"type": "Rolling"}));
-        assert_eq!(
-            v["spec"]["containers"][0]["ports"],
-            json!([{"containerPort": 80, "protocol": "TCP"}, {"containerPort": 81, "protocol": "UDP"}])
-        );
-        assert_eq!(v["spec"]["labels"], json!({"a": "b"}));
-        let mut kept = json!({"spec": {"strategy": {"type": "Blue"}}});
-        apply_defaults(&TABLE, SchemaId(0), &mut kept);
-        assert_eq!(kept, json!({"spec": {"strategy": {"type": "Blue"}}}));
-        let mut empty = json!({});
-        apply_defaults(&TABLE, SchemaId(0), &mut empty);
-        assert_eq!(empty, json!({}));
+        let ports = json!([{"containerPort": 80, "protocol": "TCP"}, {"containerPort": 81, "protocol": "UDP"}]);
+        assert_eq!(v["spec"]["containers"][0]["ports"], ports);
+        for unchanged in [json!({"spec": {"strategy": {"type": "Blue"}}}), json!({})] {
+            let mut v = unchanged.clone();
+            apply_defaults(&TABLE, SchemaId(0), &mut v);
+            assert_eq!(v, unchanged);
+        }
     }
 }
