@@ -145,10 +145,13 @@ pub fn check(files: &Files, out_dir: &Path) -> Result<Vec<String>> {
     Ok(differences)
 }
 
-/// Files under `out_dir/src` that start with the generated header.
+/// Files of the generated crate that start with a generated header.
 fn existing_generated(out_dir: &Path) -> Result<Vec<PathBuf>> {
     let mut found = Vec::new();
     let mut stack = vec![out_dir.join("src")];
+    if out_dir.join("Cargo.toml").is_file() {
+        found.push(PathBuf::from("Cargo.toml"));
+    }
     while let Some(dir) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;

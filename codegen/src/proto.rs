@@ -373,10 +373,10 @@ impl Parser<'_> {
 mod tests {
     use super::*;
 
-    /// The `kubernetes` spec directory; `FERROKUBE_UPSTREAM` overrides it for out-of-tree runs.
+    /// The upstream spec directory, found as `cargo xtask regenerate` finds it.
     fn upstream() -> PathBuf {
-        let default = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/specs/kubernetes");
-        std::env::var_os("FERROKUBE_UPSTREAM").map_or(default, PathBuf::from)
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        crate::Options::for_workspace(&root).upstream_dir
     }
 
     fn parse(text: &str) -> Result<ProtoIndex> {

@@ -17,9 +17,14 @@ pub mod apiextensions_apiserver;
 #[rustfmt::skip]
 pub mod apimachinery;
 #[rustfmt::skip]
+pub mod dev;
+#[rustfmt::skip]
 pub mod kube_aggregator;
 #[rustfmt::skip]
 mod resources;
+#[cfg(test)]
+#[rustfmt::skip]
+mod round_trip_tests;
 #[rustfmt::skip]
 mod schemas;
 #[rustfmt::skip]
