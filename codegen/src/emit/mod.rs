@@ -26,6 +26,7 @@ const CARGO_TOML: &str = include_str!("../../support/Cargo.toml.in");
 const SUPPORT: &[(&str, &str)] = &[
     ("byte_string", include_str!("../../support/byte_string.rs")),
     ("field_error", include_str!("../../support/field_error.rs")),
+    ("float64", include_str!("../../support/float64.rs")),
     (
         "int_or_string",
         include_str!("../../support/int_or_string.rs"),

@@ -139,7 +139,7 @@ fn rust_type(schema: &Schema) -> TokenStream {
             Some("int32") => quote!(i32),
             _ => quote!(i64),
         },
-        SchemaKind::Number => quote!(f64),
+        SchemaKind::Number => quote!(crate::support::float64::Float64),
         SchemaKind::Boolean => quote!(bool),
     }
 }

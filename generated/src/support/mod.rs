@@ -2,6 +2,7 @@
 //! Hand-written wire types and schema machinery the generated code builds on.
 pub mod byte_string;
 pub mod field_error;
+pub mod float64;
 pub mod int_or_string;
 pub mod meta;
 pub mod quantity;

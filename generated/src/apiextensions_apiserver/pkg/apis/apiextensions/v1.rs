@@ -395,7 +395,7 @@ pub struct JSONSchemaProps {
     #[serde(rename = "maxProperties", default, skip_serializing_if = "Option::is_none")]
     pub max_properties: Option<i64>,
     #[serde(rename = "maximum", default, skip_serializing_if = "Option::is_none")]
-    pub maximum: Option<f64>,
+    pub maximum: Option<crate::support::float64::Float64>,
     #[serde(rename = "minItems", default, skip_serializing_if = "Option::is_none")]
     pub min_items: Option<i64>,
     #[serde(rename = "minLength", default, skip_serializing_if = "Option::is_none")]
@@ -403,9 +403,9 @@ pub struct JSONSchemaProps {
     #[serde(rename = "minProperties", default, skip_serializing_if = "Option::is_none")]
     pub min_properties: Option<i64>,
     #[serde(rename = "minimum", default, skip_serializing_if = "Option::is_none")]
-    pub minimum: Option<f64>,
+    pub minimum: Option<crate::support::float64::Float64>,
     #[serde(rename = "multipleOf", default, skip_serializing_if = "Option::is_none")]
-    pub multiple_of: Option<f64>,
+    pub multiple_of: Option<crate::support::float64::Float64>,
     #[serde(rename = "not", default, skip_serializing_if = "Option::is_none")]
     pub not: Option<
         Box<
