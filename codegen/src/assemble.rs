@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result, bail};
 
 use crate::discovery::Discovery;
-use crate::model::{Definition, Gvk, Model, Resource, Subresource};
+use crate::model::{Definition, Group, Gvk, Model, Resource, Subresource};
 use crate::swagger::Swagger;
 
 /// Turns path-derived resources into model resources, with discovery names.
@@ -113,6 +113,47 @@ pub fn assign_storage_versions(
         r.storage_version = best[&(r.gvk.group.clone(), r.plural.clone())].clone();
     }
     Ok(())
+}
+
+/// Orders the model's groups and versions as upstream discovery does;
+/// groups and versions discovery does not know go last, by name and by
+/// version stability.
+pub fn order_groups(model: &mut Model, discovery: &Discovery) {
+    let served = model.group_versions();
+    let mut names: Vec<String> = served.iter().map(|(g, _)| g.clone()).collect();
+    names.dedup();
+    let position = |group: &str| {
+        if group.is_empty() {
+            return 0;
+        }
+        discovery
+            .group_order
+            .iter()
+            .position(|(g, _)| g == group)
+            .map_or(usize::MAX, |i| i + 1)
+    };
+    names.sort_by(|a, b| position(a).cmp(&position(b)).then(a.cmp(b)));
+    model.groups = names
+        .into_iter()
+        .map(|name| {
+            let known: &[String] = discovery
+                .group_order
+                .iter()
+                .find(|(g, _)| *g == name)
+                .map(|(_, v)| v.as_slice())
+                .unwrap_or_default();
+            let mut versions: Vec<String> = served
+                .iter()
+                .filter(|(g, _)| *g == name)
+                .map(|(_, v)| v.clone())
+                .collect();
+            versions.sort_by_key(|v| {
+                let at = known.iter().position(|k| k == v).unwrap_or(usize::MAX);
+                (at, std::cmp::Reverse(version_rank(v)))
+            });
+            Group { name, versions }
+        })
+        .collect();
 }
 
 /// `deployments.apps` -> ("apps", "deployments"); `pods` -> ("", "pods").

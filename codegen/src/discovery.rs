@@ -20,21 +20,37 @@ pub struct Discovered {
     pub subresource_kinds: BTreeMap<String, Gvk>,
 }
 
-/// Keyed by (group, version, plural).
-pub type Discovery = BTreeMap<(String, String, String), Discovered>;
+/// What upstream discovery says.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// Keyed by (group, version, plural).
+    pub resources: BTreeMap<(String, String, String), Discovered>,
+    /// Named groups in upstream's priority order, each with its versions
+    /// from most to least preferred: the order clients see in `/apis`.
+    pub group_order: Vec<(String, Vec<String>)>,
+}
+
+impl Discovery {
+    /// What discovery says about (group, version, plural), if it lists it.
+    pub fn get(&self, key: &(String, String, String)) -> Option<&Discovered> {
+        self.resources.get(key)
+    }
+}
 
 /// Reads the aggregated document for named groups and the core group's
 /// `APIResourceList`.
 pub fn read(aggregated: &Value, core: &Value) -> Result<Discovery> {
-    let mut out = Discovery::new();
+    let mut out = Discovery::default();
     let groups = aggregated
         .get("items")
         .and_then(Value::as_array)
         .context("aggregated discovery has no items")?;
     for group in groups {
         let group_name = text(group.pointer("/metadata/name"));
+        let mut versions = Vec::new();
         for version in array(group.get("versions")) {
             let version_name = text(version.get("version"));
+            versions.push(version_name.clone());
             for resource in array(version.get("resources")) {
                 let mut found = Discovered {
                     singular: text(resource.get("singularResource")),
@@ -57,9 +73,10 @@ pub fn read(aggregated: &Value, core: &Value) -> Result<Discovery> {
                     version_name.clone(),
                     text(resource.get("resource")),
                 );
-                out.insert(key, found);
+                out.resources.insert(key, found);
             }
         }
+        out.group_order.push((group_name, versions));
     }
 
     let version = text(core.get("groupVersion"));
@@ -68,6 +85,7 @@ pub fn read(aggregated: &Value, core: &Value) -> Result<Discovery> {
         match name.split_once('/') {
             None => {
                 let found = out
+                    .resources
                     .entry((String::new(), version.clone(), name))
                     .or_default();
                 found.singular = text(resource.get("singularName"));
@@ -84,7 +102,8 @@ pub fn read(aggregated: &Value, core: &Value) -> Result<Discovery> {
                     },
                     kind: text(resource.get("kind")),
                 };
-                out.entry((String::new(), version.clone(), parent.to_owned()))
+                out.resources
+                    .entry((String::new(), version.clone(), parent.to_owned()))
                     .or_default()
                     .subresource_kinds
                     .insert(sub.to_owned(), kind);

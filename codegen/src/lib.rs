@@ -75,6 +75,7 @@ pub fn load_model(options: &Options) -> Result<model::Model> {
     let mut model = model::Model {
         resources: assemble::resources(&swagger, &discovery)?,
         definitions: swagger.definitions,
+        groups: Vec::new(),
     };
     own_groups::add_all(&mut model, &options.specs_dir.join("groups"))?;
     for def in model.definitions.values_mut() {
@@ -88,6 +89,7 @@ pub fn load_model(options: &Options) -> Result<model::Model> {
     let overlays = overlay::read_all(&options.specs_dir.join("overlays"))?;
     let storage_versions = overlay::apply(&mut model, &overlays)?;
     assemble::assign_storage_versions(&mut model, &storage_versions)?;
+    assemble::order_groups(&mut model, &discovery);
     model.resources.sort_by(|a, b| {
         (&a.gvk.group, &a.gvk.version, &a.plural).cmp(&(&b.gvk.group, &b.gvk.version, &b.plural))
     });

@@ -136,9 +136,20 @@ pub struct Resource {
     pub printer_columns: Vec<PrinterColumn>,
 }
 
+/// An API group and the versions it serves, most preferred first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    /// "" for the core group.
+    pub name: String,
+    pub versions: Vec<String>,
+}
+
 /// Everything the emitters need.
 #[derive(Debug, Default)]
 pub struct Model {
+    /// Every group with resources: the core group first, then named groups
+    /// in upstream's discovery priority order, then our own groups by name.
+    pub groups: Vec<Group>,
     pub definitions: BTreeMap<String, Definition>,
     /// Sorted by group, version, plural.
     pub resources: Vec<Resource>,

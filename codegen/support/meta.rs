@@ -78,6 +78,21 @@ pub struct PrinterColumn {
     pub json_path: Option<&'static str>,
 }
 
+/// An API group and the versions it serves, most preferred first.
+#[derive(Clone, Copy, Debug)]
+pub struct GroupDescriptor {
+    /// "" for the core group.
+    pub name: &'static str,
+    pub versions: &'static [&'static str],
+}
+
+impl GroupDescriptor {
+    /// The version clients should use when they have no preference.
+    pub fn preferred_version(&self) -> &'static str {
+        self.versions.first().copied().unwrap_or_default()
+    }
+}
+
 /// One resource in one group/version: an entry of the route table.
 #[derive(Clone, Copy, Debug)]
 pub struct ResourceDescriptor {
@@ -93,6 +108,10 @@ pub struct ResourceDescriptor {
     pub subresources: &'static [SubresourceDescriptor],
     /// The version objects of this group/resource are stored in.
     pub storage_version: &'static str,
+    /// Discovery's `storageVersionHash`: a digest of the storage
+    /// group/version/kind that tells clients when the stored form changes.
+    /// `None` for resources that are never stored (reviews, bindings).
+    pub storage_version_hash: Option<&'static str>,
     /// The OpenAPI definition of the kind, such as `io.k8s.api.apps.v1.Deployment`.
     pub definition: &'static str,
     /// Root of the kind's schema in `crate::SCHEMAS`.

@@ -29,5 +29,5 @@ mod round_trip_tests;
 mod schemas;
 #[rustfmt::skip]
 pub mod support;
-pub use resources::RESOURCES;
+pub use resources::{GROUPS, RESOURCES};
 pub use schemas::{DEFINITIONS, SCHEMAS, definition};

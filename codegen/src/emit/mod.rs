@@ -98,7 +98,7 @@ pub fn files(model: &Model) -> Result<Files> {
         #[rustfmt::skip]
         pub mod support;
 
-        pub use resources::RESOURCES;
+        pub use resources::{GROUPS, RESOURCES};
         pub use schemas::{DEFINITIONS, SCHEMAS, definition};
     };
     files.insert("src/lib.rs".into(), format(lib)?);

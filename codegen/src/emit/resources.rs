@@ -5,7 +5,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::schemas::DefinitionIds;
-use crate::model::{Gvk, Model, Verb};
+use crate::model::{Gvk, Model, Resource, Verb};
 
 /// The `RESOURCES` static.
 pub fn tokens(model: &Model, ids: &DefinitionIds) -> TokenStream {
@@ -29,6 +29,10 @@ pub fn tokens(model: &Model, ids: &DefinitionIds) -> TokenStream {
             quote!(SubresourceDescriptor { name: #name, kind: #kind, verbs: #sub_verbs, connect: #connect })
         });
         let storage_version = &r.storage_version;
+        let storage_version_hash = match storage_version_hash(r) {
+            Some(hash) => quote!(Some(#hash)),
+            None => quote!(None),
+        };
         let definition = &r.definition;
         let schema = ids[&r.definition];
         let field_selectors = r.field_selectors.iter().map(|f| &f.label);
@@ -56,6 +60,7 @@ pub fn tokens(model: &Model, ids: &DefinitionIds) -> TokenStream {
                 categories: &[#(#categories),*],
                 subresources: &[#(#subresources),*],
                 storage_version: #storage_version,
+                storage_version_hash: #storage_version_hash,
                 definition: #definition,
                 schema: SchemaId(#schema),
                 field_selectors: &[#(#field_selectors),*],
@@ -63,14 +68,39 @@ pub fn tokens(model: &Model, ids: &DefinitionIds) -> TokenStream {
             }
         }
     });
+    let groups = model.groups.iter().map(|g| {
+        let (name, versions) = (&g.name, &g.versions);
+        quote!(GroupDescriptor { name: #name, versions: &[#(#versions),*] })
+    });
     quote! {
-        use crate::support::meta::{GroupVersionKind, ResourceDescriptor, SubresourceDescriptor, Verb};
+        use crate::support::meta::{GroupDescriptor, GroupVersionKind, ResourceDescriptor, SubresourceDescriptor, Verb};
+
+        /// Every served group, in the order discovery lists them: the core
+        /// group first, then named groups by upstream's priority.
+        pub static GROUPS: &[GroupDescriptor] = &[#(#groups),*];
         use crate::support::schema::SchemaId;
 
         /// Every resource of every served group/version, sorted by group,
         /// version and plural: the route table.
         pub static RESOURCES: &[ResourceDescriptor] = &[#(#resources),*];
     }
+}
+
+/// Upstream's `storageVersionHash`: the first 8 bytes of the SHA-256 of
+/// `<group>/<storage version>/<kind>`, base64. Only stored resources, the
+/// ones that can be watched, carry one.
+fn storage_version_hash(r: &Resource) -> Option<String> {
+    use base64::Engine as _;
+    use sha2::{Digest, Sha256};
+
+    if !r.verbs.contains(&Verb::Watch) {
+        return None;
+    }
+    let digest = Sha256::digest(format!(
+        "{}/{}/{}",
+        r.gvk.group, r.storage_version, r.gvk.kind
+    ));
+    Some(base64::engine::general_purpose::STANDARD.encode(&digest[..8]))
 }
 
 fn gvk_tokens(gvk: &Gvk) -> TokenStream {

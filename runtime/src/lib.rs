@@ -1,0 +1,8 @@
+//! The ferrokube API server.
+//!
+//! Everything the server knows about a built-in kind comes from the
+//! `generated` crate (start at `generated::RESOURCES`); this crate turns
+//! that into HTTP behaviour. [`discovery`] builds the documents clients use
+//! to find the API.
+
+pub mod discovery;
