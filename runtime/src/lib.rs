@@ -6,3 +6,4 @@
 //! to find the API.
 
 pub mod discovery;
+pub mod storage;
