@@ -11,6 +11,7 @@
 //! model, and `emit` turns the model into Rust.
 
 pub mod assemble;
+pub mod conversion;
 pub mod discovery;
 mod emit;
 pub mod inputs;
@@ -62,7 +63,8 @@ impl Options {
 /// Reads every input into the model.
 pub fn load_model(options: &Options) -> Result<model::Model> {
     let upstream = inputs::Upstream::open(&options.specs_dir, &options.upstream_dir)?;
-    let swagger = swagger::read(&upstream.json("openapi-v2/swagger.json")?)?;
+    let upstream_openapi = upstream.json("openapi-v2/swagger.json")?;
+    let swagger = swagger::read(&upstream_openapi)?;
     let discovery = discovery::read(
         &upstream.json("discovery/aggregated_v2.json")?,
         &upstream.json("discovery/api__v1.json")?,
@@ -76,6 +78,7 @@ pub fn load_model(options: &Options) -> Result<model::Model> {
         resources: assemble::resources(&swagger, &discovery)?,
         definitions: swagger.definitions,
         groups: Vec::new(),
+        upstream_openapi,
     };
     own_groups::add_all(&mut model, &options.specs_dir.join("groups"))?;
     for def in model.definitions.values_mut() {
@@ -103,7 +106,8 @@ pub fn generate(options: &Options) -> Result<Files> {
 }
 
 /// Writes `files` under `out_dir`, removing generated files that are no
-/// longer produced. Files without the generated header are never touched.
+/// longer produced. Files without the generated header are never touched,
+/// except under `openapi/`, which the generator owns.
 pub fn write(files: &Files, out_dir: &Path) -> Result<()> {
     for stale in existing_generated(out_dir)? {
         if !files.contains_key(&stale) {
@@ -147,10 +151,13 @@ pub fn check(files: &Files, out_dir: &Path) -> Result<Vec<String>> {
     Ok(differences)
 }
 
-/// Files of the generated crate that start with a generated header.
+/// Files of the generated crate that start with a generated header, and
+/// every file under `openapi/` (data files that cannot carry a header, in a
+/// directory only the generator writes).
 fn existing_generated(out_dir: &Path) -> Result<Vec<PathBuf>> {
     let mut found = Vec::new();
-    let mut stack = vec![out_dir.join("src")];
+    let owned = out_dir.join("openapi");
+    let mut stack = vec![out_dir.join("src"), owned.clone()];
     if out_dir.join("Cargo.toml").is_file() {
         found.push(PathBuf::from("Cargo.toml"));
     }
@@ -162,7 +169,8 @@ fn existing_generated(out_dir: &Path) -> Result<Vec<PathBuf>> {
             let path = entry?.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if std::fs::read_to_string(&path).is_ok_and(|t| t.starts_with(HEADER))
+            } else if (path.starts_with(&owned)
+                || std::fs::read_to_string(&path).is_ok_and(|t| t.starts_with(HEADER)))
                 && let Ok(relative) = path.strip_prefix(out_dir)
             {
                 found.push(relative.to_owned());

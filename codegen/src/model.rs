@@ -153,6 +153,9 @@ pub struct Model {
     pub definitions: BTreeMap<String, Definition>,
     /// Sorted by group, version, plural.
     pub resources: Vec<Resource>,
+    /// Upstream's swagger.json as read: the OpenAPI documents serve it as
+    /// is, without the overlays applied to `definitions`.
+    pub upstream_openapi: serde_json::Value,
 }
 
 impl Model {

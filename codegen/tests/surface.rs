@@ -129,3 +129,151 @@ fn own_example_group_is_served() {
             .contains_key(&format!("{}List", widget.definition))
     );
 }
+
+/// Per kind served in more than one version: whether each non-storage
+/// version converts by rewriting `apiVersion` or needs a hand-written hook,
+/// and where the JSON forms differ.
+#[test]
+fn conversions_snapshot() {
+    let mut out = String::new();
+    for k in codegen::conversion::kinds(&model()).expect("versions compare") {
+        let group = if k.group.is_empty() { "core" } else { &k.group };
+        writeln!(
+            out,
+            "{group} {} storage={} versions=[{}]",
+            k.kind,
+            k.storage_version,
+            k.versions.join(",")
+        )
+        .unwrap();
+        for c in &k.conversions {
+            if c.is_identical() {
+                writeln!(out, "  {}: identical", c.version).unwrap();
+                continue;
+            }
+            writeln!(out, "  {}: hook {}", c.version, k.hook_name()).unwrap();
+            for d in &c.differences {
+                writeln!(out, "    {}", d.describe(&c.version, &k.storage_version)).unwrap();
+            }
+        }
+    }
+    insta::assert_snapshot!(out);
+}
+
+/// Every generated file, generated once for the OpenAPI tests below.
+fn generated_files() -> &'static codegen::Files {
+    static FILES: std::sync::OnceLock<codegen::Files> = std::sync::OnceLock::new();
+    FILES.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        codegen::generate(&codegen::Options::for_workspace(&root)).expect("generation succeeds")
+    })
+}
+
+/// The OpenAPI v3 documents the `/openapi/v3` index names, by path
+/// (`apis/apps/v1`), each checked against the hash the index gives it.
+fn openapi_v3_documents() -> Vec<(String, serde_json::Value)> {
+    use sha2::Digest;
+    let files = generated_files();
+    let index: serde_json::Value =
+        serde_json::from_str(&files[Path::new("openapi/v3/index.json")]).unwrap();
+    let paths = index["paths"].as_object().expect("the index has paths");
+    paths
+        .iter()
+        .map(|(path, entry)| {
+            let file = format!("openapi/v3/{}_openapi.json", path.replace('/', "__"));
+            let text = &files[Path::new(&file)];
+            let hash: String = sha2::Sha512::digest(text.as_bytes())
+                .iter()
+                .map(|b| format!("{b:02X}"))
+                .collect();
+            assert_eq!(
+                entry["serverRelativeURL"],
+                format!("/openapi/v3/{path}?hash={hash}")
+            );
+            (path.clone(), serde_json::from_str(text).unwrap())
+        })
+        .collect()
+}
+
+/// The documents served under `/openapi/v3`: one per web service, with the
+/// number of paths and schemas each holds.
+#[test]
+fn openapi_v3_index_snapshot() {
+    let mut out = String::new();
+    for (path, doc) in openapi_v3_documents() {
+        let count = |value: &serde_json::Value| value.as_object().map_or(0, |o| o.len());
+        writeln!(
+            out,
+            "{path} paths={} schemas={}",
+            count(&doc["paths"]),
+            count(&doc["components"]["schemas"])
+        )
+        .unwrap();
+    }
+    insta::assert_snapshot!(out);
+}
+
+/// `/openapi/v2` is upstream's document plus our own group's definitions
+/// and paths, and every reference in it resolves.
+#[test]
+fn openapi_v2_publishes_own_groups() {
+    let text = &generated_files()[Path::new("openapi/v2.json")];
+    let doc: serde_json::Value = serde_json::from_str(text).unwrap();
+    let definitions = doc["definitions"].as_object().unwrap();
+    for name in ["Widget", "WidgetList", "WidgetSpec", "WidgetStatus"] {
+        assert!(
+            definitions.contains_key(&format!("dev.ferrokube.example.v1.{name}")),
+            "{name}"
+        );
+    }
+    let paths = doc["paths"].as_object().unwrap();
+    let widgets = &paths["/apis/example.ferrokube.dev/v1/namespaces/{namespace}/widgets"];
+    assert_eq!(
+        widgets["get"]["operationId"],
+        "listExampleFerrokubeDevV1NamespacedWidget"
+    );
+    assert_eq!(widgets["get"]["x-kubernetes-action"], "list");
+    assert!(
+        paths.contains_key("/apis/example.ferrokube.dev/v1/watch/namespaces/{namespace}/widgets")
+    );
+    let parameters = doc["parameters"].as_object().unwrap();
+    for (prefix, section) in [
+        ("#/definitions/", definitions),
+        ("#/parameters/", parameters),
+    ] {
+        let needle = format!("\"{prefix}");
+        for reference in text.split(needle.as_str()).skip(1) {
+            let name = reference.split('"').next().unwrap();
+            assert!(section.contains_key(name), "{prefix}{name}");
+        }
+    }
+}
+
+/// Every v3 document is an OpenAPI 3.0 document that carries every schema
+/// it refers to.
+#[test]
+fn openapi_v3_documents_are_self_contained() {
+    let documents = openapi_v3_documents();
+    assert!(
+        documents
+            .iter()
+            .any(|(p, _)| p == "apis/example.ferrokube.dev/v1")
+    );
+    for (path, doc) in documents {
+        let parsed: openapiv3::OpenAPI = serde_json::from_value(doc.clone())
+            .unwrap_or_else(|e| panic!("{path} is not an OpenAPI 3 document: {e}"));
+        assert_eq!(parsed.openapi, "3.0.0");
+        let schemas = doc["components"]["schemas"].as_object();
+        let text = doc.to_string();
+        for reference in text.split("\"$ref\":\"").skip(1) {
+            let reference = reference.split('"').next().unwrap();
+            let name = reference
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or_else(|| panic!("{path}: $ref {reference} is not to a schema"));
+            assert!(
+                schemas.is_some_and(|s| s.contains_key(name)),
+                "{path}: {name} is missing"
+            );
+        }
+    }
+}

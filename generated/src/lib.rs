@@ -21,12 +21,16 @@ pub mod dev;
 #[rustfmt::skip]
 pub mod kube_aggregator;
 #[rustfmt::skip]
+pub mod conversions;
+#[rustfmt::skip]
 mod resources;
 #[cfg(test)]
 #[rustfmt::skip]
 mod round_trip_tests;
 #[rustfmt::skip]
 mod schemas;
+#[rustfmt::skip]
+pub mod openapi;
 #[rustfmt::skip]
 pub mod support;
 pub use resources::{GROUPS, RESOURCES};

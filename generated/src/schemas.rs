@@ -170,15 +170,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "namespaceSelector",
-                    schema: SchemaId(750u32),
+                    schema: SchemaId(795u32),
                 },
                 Property {
                     name: "objectSelector",
-                    schema: SchemaId(750u32),
+                    schema: SchemaId(799u32),
                 },
                 Property {
                     name: "resourceRules",
-                    schema: SchemaId(795u32),
+                    schema: SchemaId(803u32),
                 },
             ],
             ty: Type::Object,
@@ -190,11 +190,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(796u32),
+                    schema: SchemaId(804u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(797u32),
+                    schema: SchemaId(805u32),
                 },
                 Property {
                     name: "metadata",
@@ -213,11 +213,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(798u32),
+                    schema: SchemaId(806u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(799u32),
+                    schema: SchemaId(807u32),
                 },
                 Property {
                     name: "metadata",
@@ -236,15 +236,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(800u32),
+                    schema: SchemaId(808u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(801u32),
+                    schema: SchemaId(809u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(802u32),
+                    schema: SchemaId(810u32),
                 },
                 Property {
                     name: "metadata",
@@ -268,7 +268,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "policyName",
-                    schema: SchemaId(803u32),
+                    schema: SchemaId(811u32),
                 },
             ],
             ty: Type::Object,
@@ -279,15 +279,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(804u32),
+                    schema: SchemaId(812u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(805u32),
+                    schema: SchemaId(813u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(806u32),
+                    schema: SchemaId(814u32),
                 },
                 Property {
                     name: "metadata",
@@ -303,11 +303,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "failurePolicy",
-                    schema: SchemaId(807u32),
+                    schema: SchemaId(815u32),
                 },
                 Property {
                     name: "matchConditions",
-                    schema: SchemaId(808u32),
+                    schema: SchemaId(816u32),
                 },
                 Property {
                     name: "matchConstraints",
@@ -315,7 +315,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "mutations",
-                    schema: SchemaId(809u32),
+                    schema: SchemaId(817u32),
                 },
                 Property {
                     name: "paramKind",
@@ -323,11 +323,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "reinvocationPolicy",
-                    schema: SchemaId(810u32),
+                    schema: SchemaId(818u32),
                 },
                 Property {
                     name: "variables",
-                    schema: SchemaId(811u32),
+                    schema: SchemaId(819u32),
                 },
             ],
             ty: Type::Object,
@@ -338,7 +338,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "admissionReviewVersions",
-                    schema: SchemaId(812u32),
+                    schema: SchemaId(820u32),
                 },
                 Property {
                     name: "clientConfig",
@@ -346,43 +346,43 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "failurePolicy",
-                    schema: SchemaId(814u32),
+                    schema: SchemaId(822u32),
                 },
                 Property {
                     name: "matchConditions",
-                    schema: SchemaId(815u32),
+                    schema: SchemaId(823u32),
                 },
                 Property {
                     name: "matchPolicy",
-                    schema: SchemaId(816u32),
+                    schema: SchemaId(824u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(817u32),
+                    schema: SchemaId(825u32),
                 },
                 Property {
                     name: "namespaceSelector",
-                    schema: SchemaId(750u32),
+                    schema: SchemaId(826u32),
                 },
                 Property {
                     name: "objectSelector",
-                    schema: SchemaId(750u32),
+                    schema: SchemaId(830u32),
                 },
                 Property {
                     name: "reinvocationPolicy",
-                    schema: SchemaId(818u32),
+                    schema: SchemaId(834u32),
                 },
                 Property {
                     name: "rules",
-                    schema: SchemaId(819u32),
+                    schema: SchemaId(835u32),
                 },
                 Property {
                     name: "sideEffects",
-                    schema: SchemaId(820u32),
+                    schema: SchemaId(836u32),
                 },
                 Property {
                     name: "timeoutSeconds",
-                    schema: SchemaId(821u32),
+                    schema: SchemaId(837u32),
                 },
             ],
             required: &[
@@ -399,11 +399,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(822u32),
+                    schema: SchemaId(838u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(823u32),
+                    schema: SchemaId(839u32),
                 },
                 Property {
                     name: "metadata",
@@ -411,7 +411,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "webhooks",
-                    schema: SchemaId(824u32),
+                    schema: SchemaId(840u32),
                 },
             ],
             ty: Type::Object,
@@ -422,15 +422,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(825u32),
+                    schema: SchemaId(841u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(826u32),
+                    schema: SchemaId(842u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(827u32),
+                    schema: SchemaId(843u32),
                 },
                 Property {
                     name: "metadata",
@@ -454,7 +454,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "patchType",
-                    schema: SchemaId(828u32),
+                    schema: SchemaId(844u32),
                 },
             ],
             required: &["patchType"],
@@ -466,27 +466,27 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiGroups",
-                    schema: SchemaId(829u32),
+                    schema: SchemaId(845u32),
                 },
                 Property {
                     name: "apiVersions",
-                    schema: SchemaId(831u32),
+                    schema: SchemaId(847u32),
                 },
                 Property {
                     name: "operations",
-                    schema: SchemaId(833u32),
+                    schema: SchemaId(849u32),
                 },
                 Property {
                     name: "resourceNames",
-                    schema: SchemaId(835u32),
+                    schema: SchemaId(851u32),
                 },
                 Property {
                     name: "resources",
-                    schema: SchemaId(837u32),
+                    schema: SchemaId(853u32),
                 },
                 Property {
                     name: "scope",
-                    schema: SchemaId(839u32),
+                    schema: SchemaId(855u32),
                 },
             ],
             ty: Type::Object,
@@ -498,11 +498,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(840u32),
+                    schema: SchemaId(856u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(841u32),
+                    schema: SchemaId(857u32),
                 },
             ],
             ty: Type::Object,
@@ -514,15 +514,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(842u32),
+                    schema: SchemaId(858u32),
                 },
                 Property {
                     name: "namespace",
-                    schema: SchemaId(843u32),
+                    schema: SchemaId(859u32),
                 },
                 Property {
                     name: "parameterNotFoundAction",
-                    schema: SchemaId(844u32),
+                    schema: SchemaId(860u32),
                 },
                 Property {
                     name: "selector",
@@ -538,23 +538,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiGroups",
-                    schema: SchemaId(845u32),
+                    schema: SchemaId(861u32),
                 },
                 Property {
                     name: "apiVersions",
-                    schema: SchemaId(847u32),
+                    schema: SchemaId(863u32),
                 },
                 Property {
                     name: "operations",
-                    schema: SchemaId(849u32),
+                    schema: SchemaId(865u32),
                 },
                 Property {
                     name: "resources",
-                    schema: SchemaId(851u32),
+                    schema: SchemaId(867u32),
                 },
                 Property {
                     name: "scope",
-                    schema: SchemaId(853u32),
+                    schema: SchemaId(869u32),
                 },
             ],
             ty: Type::Object,
@@ -565,19 +565,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(854u32),
+                    schema: SchemaId(870u32),
                 },
                 Property {
                     name: "namespace",
-                    schema: SchemaId(855u32),
+                    schema: SchemaId(871u32),
                 },
                 Property {
                     name: "path",
-                    schema: SchemaId(856u32),
+                    schema: SchemaId(872u32),
                 },
                 Property {
                     name: "port",
-                    schema: SchemaId(857u32),
+                    schema: SchemaId(873u32),
                 },
             ],
             required: &["namespace", "name"],
@@ -589,7 +589,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "expressionWarnings",
-                    schema: SchemaId(858u32),
+                    schema: SchemaId(874u32),
                 },
             ],
             ty: Type::Object,
@@ -600,11 +600,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(859u32),
+                    schema: SchemaId(875u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(860u32),
+                    schema: SchemaId(876u32),
                 },
                 Property {
                     name: "metadata",
@@ -627,11 +627,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(861u32),
+                    schema: SchemaId(877u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(862u32),
+                    schema: SchemaId(878u32),
                 },
                 Property {
                     name: "metadata",
@@ -651,15 +651,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(863u32),
+                    schema: SchemaId(879u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(864u32),
+                    schema: SchemaId(880u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(865u32),
+                    schema: SchemaId(881u32),
                 },
                 Property {
                     name: "metadata",
@@ -683,11 +683,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "policyName",
-                    schema: SchemaId(866u32),
+                    schema: SchemaId(882u32),
                 },
                 Property {
                     name: "validationActions",
-                    schema: SchemaId(867u32),
+                    schema: SchemaId(883u32),
                 },
             ],
             required: &["policyName", "validationActions"],
@@ -699,15 +699,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(869u32),
+                    schema: SchemaId(885u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(870u32),
+                    schema: SchemaId(886u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(871u32),
+                    schema: SchemaId(887u32),
                 },
                 Property {
                     name: "metadata",
@@ -723,15 +723,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "auditAnnotations",
-                    schema: SchemaId(872u32),
+                    schema: SchemaId(888u32),
                 },
                 Property {
                     name: "failurePolicy",
-                    schema: SchemaId(873u32),
+                    schema: SchemaId(889u32),
                 },
                 Property {
                     name: "matchConditions",
-                    schema: SchemaId(874u32),
+                    schema: SchemaId(890u32),
                 },
                 Property {
                     name: "matchConstraints",
@@ -743,11 +743,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "validations",
-                    schema: SchemaId(875u32),
+                    schema: SchemaId(891u32),
                 },
                 Property {
                     name: "variables",
-                    schema: SchemaId(876u32),
+                    schema: SchemaId(892u32),
                 },
             ],
             ty: Type::Object,
@@ -758,11 +758,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "conditions",
-                    schema: SchemaId(877u32),
+                    schema: SchemaId(893u32),
                 },
                 Property {
                     name: "observedGeneration",
-                    schema: SchemaId(878u32),
+                    schema: SchemaId(894u32),
                 },
                 Property {
                     name: "typeChecking",
@@ -777,7 +777,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "admissionReviewVersions",
-                    schema: SchemaId(879u32),
+                    schema: SchemaId(895u32),
                 },
                 Property {
                     name: "clientConfig",
@@ -785,39 +785,39 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "failurePolicy",
-                    schema: SchemaId(881u32),
+                    schema: SchemaId(897u32),
                 },
                 Property {
                     name: "matchConditions",
-                    schema: SchemaId(882u32),
+                    schema: SchemaId(898u32),
                 },
                 Property {
                     name: "matchPolicy",
-                    schema: SchemaId(883u32),
+                    schema: SchemaId(899u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(884u32),
+                    schema: SchemaId(900u32),
                 },
                 Property {
                     name: "namespaceSelector",
-                    schema: SchemaId(750u32),
+                    schema: SchemaId(901u32),
                 },
                 Property {
                     name: "objectSelector",
-                    schema: SchemaId(750u32),
+                    schema: SchemaId(905u32),
                 },
                 Property {
                     name: "rules",
-                    schema: SchemaId(885u32),
+                    schema: SchemaId(909u32),
                 },
                 Property {
                     name: "sideEffects",
-                    schema: SchemaId(886u32),
+                    schema: SchemaId(910u32),
                 },
                 Property {
                     name: "timeoutSeconds",
-                    schema: SchemaId(887u32),
+                    schema: SchemaId(911u32),
                 },
             ],
             required: &[
@@ -834,11 +834,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(888u32),
+                    schema: SchemaId(912u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(889u32),
+                    schema: SchemaId(913u32),
                 },
                 Property {
                     name: "metadata",
@@ -846,7 +846,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "webhooks",
-                    schema: SchemaId(890u32),
+                    schema: SchemaId(914u32),
                 },
             ],
             ty: Type::Object,
@@ -857,15 +857,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(891u32),
+                    schema: SchemaId(915u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(892u32),
+                    schema: SchemaId(916u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(893u32),
+                    schema: SchemaId(917u32),
                 },
                 Property {
                     name: "metadata",
@@ -881,19 +881,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "expression",
-                    schema: SchemaId(894u32),
+                    schema: SchemaId(918u32),
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(895u32),
+                    schema: SchemaId(919u32),
                 },
                 Property {
                     name: "messageExpression",
-                    schema: SchemaId(896u32),
+                    schema: SchemaId(920u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(897u32),
+                    schema: SchemaId(921u32),
                 },
             ],
             required: &["expression"],
@@ -905,11 +905,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "expression",
-                    schema: SchemaId(898u32),
+                    schema: SchemaId(922u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(899u32),
+                    schema: SchemaId(923u32),
                 },
             ],
             required: &["name", "expression"],
@@ -922,7 +922,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "caBundle",
-                    schema: SchemaId(900u32),
+                    schema: SchemaId(924u32),
                 },
                 Property {
                     name: "service",
@@ -930,7 +930,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "url",
-                    schema: SchemaId(901u32),
+                    schema: SchemaId(925u32),
                 },
             ],
             ty: Type::Object,
@@ -941,7 +941,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "expression",
-                    schema: SchemaId(902u32),
+                    schema: SchemaId(926u32),
                 },
             ],
             ty: Type::Object,
@@ -952,7 +952,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "expression",
-                    schema: SchemaId(903u32),
+                    schema: SchemaId(927u32),
                 },
             ],
             ty: Type::Object,
@@ -963,11 +963,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "expression",
-                    schema: SchemaId(904u32),
+                    schema: SchemaId(928u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(905u32),
+                    schema: SchemaId(929u32),
                 },
             ],
             required: &["name", "expression"],
@@ -979,23 +979,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "excludeResourceRules",
-                    schema: SchemaId(906u32),
+                    schema: SchemaId(930u32),
                 },
                 Property {
                     name: "matchPolicy",
-                    schema: SchemaId(907u32),
+                    schema: SchemaId(931u32),
                 },
                 Property {
                     name: "namespaceSelector",
-                    schema: SchemaId(750u32),
+                    schema: SchemaId(932u32),
                 },
                 Property {
                     name: "objectSelector",
-                    schema: SchemaId(750u32),
+                    schema: SchemaId(936u32),
                 },
                 Property {
                     name: "resourceRules",
-                    schema: SchemaId(908u32),
+                    schema: SchemaId(940u32),
                 },
             ],
             ty: Type::Object,
@@ -1007,11 +1007,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(909u32),
+                    schema: SchemaId(941u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(910u32),
+                    schema: SchemaId(942u32),
                 },
                 Property {
                     name: "metadata",
@@ -1030,11 +1030,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(911u32),
+                    schema: SchemaId(943u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(912u32),
+                    schema: SchemaId(944u32),
                 },
                 Property {
                     name: "metadata",
@@ -1053,15 +1053,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(913u32),
+                    schema: SchemaId(945u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(914u32),
+                    schema: SchemaId(946u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(915u32),
+                    schema: SchemaId(947u32),
                 },
                 Property {
                     name: "metadata",
@@ -1085,7 +1085,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "policyName",
-                    schema: SchemaId(916u32),
+                    schema: SchemaId(948u32),
                 },
             ],
             ty: Type::Object,
@@ -1096,15 +1096,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(917u32),
+                    schema: SchemaId(949u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(918u32),
+                    schema: SchemaId(950u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(919u32),
+                    schema: SchemaId(951u32),
                 },
                 Property {
                     name: "metadata",
@@ -1120,11 +1120,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "failurePolicy",
-                    schema: SchemaId(920u32),
+                    schema: SchemaId(952u32),
                 },
                 Property {
                     name: "matchConditions",
-                    schema: SchemaId(921u32),
+                    schema: SchemaId(953u32),
                 },
                 Property {
                     name: "matchConstraints",
@@ -1132,7 +1132,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "mutations",
-                    schema: SchemaId(922u32),
+                    schema: SchemaId(954u32),
                 },
                 Property {
                     name: "paramKind",
@@ -1140,11 +1140,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "reinvocationPolicy",
-                    schema: SchemaId(923u32),
+                    schema: SchemaId(955u32),
                 },
                 Property {
                     name: "variables",
-                    schema: SchemaId(924u32),
+                    schema: SchemaId(956u32),
                 },
             ],
             ty: Type::Object,
@@ -1163,7 +1163,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "patchType",
-                    schema: SchemaId(925u32),
+                    schema: SchemaId(957u32),
                 },
             ],
             required: &["patchType"],
@@ -1175,27 +1175,27 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiGroups",
-                    schema: SchemaId(926u32),
+                    schema: SchemaId(958u32),
                 },
                 Property {
                     name: "apiVersions",
-                    schema: SchemaId(928u32),
+                    schema: SchemaId(960u32),
                 },
                 Property {
                     name: "operations",
-                    schema: SchemaId(930u32),
+                    schema: SchemaId(962u32),
                 },
                 Property {
                     name: "resourceNames",
-                    schema: SchemaId(932u32),
+                    schema: SchemaId(964u32),
                 },
                 Property {
                     name: "resources",
-                    schema: SchemaId(934u32),
+                    schema: SchemaId(966u32),
                 },
                 Property {
                     name: "scope",
-                    schema: SchemaId(936u32),
+                    schema: SchemaId(968u32),
                 },
             ],
             ty: Type::Object,
@@ -1207,11 +1207,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(937u32),
+                    schema: SchemaId(969u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(938u32),
+                    schema: SchemaId(970u32),
                 },
             ],
             ty: Type::Object,
@@ -1223,15 +1223,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(939u32),
+                    schema: SchemaId(971u32),
                 },
                 Property {
                     name: "namespace",
-                    schema: SchemaId(940u32),
+                    schema: SchemaId(972u32),
                 },
                 Property {
                     name: "parameterNotFoundAction",
-                    schema: SchemaId(941u32),
+                    schema: SchemaId(973u32),
                 },
                 Property {
                     name: "selector",
@@ -1247,11 +1247,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "expression",
-                    schema: SchemaId(942u32),
+                    schema: SchemaId(974u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(943u32),
+                    schema: SchemaId(975u32),
                 },
             ],
             required: &["name", "expression"],
@@ -1263,7 +1263,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "expression",
-                    schema: SchemaId(944u32),
+                    schema: SchemaId(976u32),
                 },
             ],
             ty: Type::Object,
@@ -1274,7 +1274,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "expression",
-                    schema: SchemaId(945u32),
+                    schema: SchemaId(977u32),
                 },
             ],
             ty: Type::Object,
@@ -1285,11 +1285,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "expression",
-                    schema: SchemaId(946u32),
+                    schema: SchemaId(978u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(947u32),
+                    schema: SchemaId(979u32),
                 },
             ],
             required: &["name", "expression"],
@@ -1301,23 +1301,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "excludeResourceRules",
-                    schema: SchemaId(948u32),
+                    schema: SchemaId(980u32),
                 },
                 Property {
                     name: "matchPolicy",
-                    schema: SchemaId(949u32),
+                    schema: SchemaId(981u32),
                 },
                 Property {
                     name: "namespaceSelector",
-                    schema: SchemaId(750u32),
+                    schema: SchemaId(982u32),
                 },
                 Property {
                     name: "objectSelector",
-                    schema: SchemaId(750u32),
+                    schema: SchemaId(986u32),
                 },
                 Property {
                     name: "resourceRules",
-                    schema: SchemaId(950u32),
+                    schema: SchemaId(990u32),
                 },
             ],
             ty: Type::Object,
@@ -1329,11 +1329,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(951u32),
+                    schema: SchemaId(991u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(952u32),
+                    schema: SchemaId(992u32),
                 },
                 Property {
                     name: "metadata",
@@ -1352,11 +1352,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(953u32),
+                    schema: SchemaId(993u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(954u32),
+                    schema: SchemaId(994u32),
                 },
                 Property {
                     name: "metadata",
@@ -1375,15 +1375,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(955u32),
+                    schema: SchemaId(995u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(956u32),
+                    schema: SchemaId(996u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(957u32),
+                    schema: SchemaId(997u32),
                 },
                 Property {
                     name: "metadata",
@@ -1407,7 +1407,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "policyName",
-                    schema: SchemaId(958u32),
+                    schema: SchemaId(998u32),
                 },
             ],
             ty: Type::Object,
@@ -1418,15 +1418,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(959u32),
+                    schema: SchemaId(999u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(960u32),
+                    schema: SchemaId(1000u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(961u32),
+                    schema: SchemaId(1001u32),
                 },
                 Property {
                     name: "metadata",
@@ -1442,11 +1442,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "failurePolicy",
-                    schema: SchemaId(962u32),
+                    schema: SchemaId(1002u32),
                 },
                 Property {
                     name: "matchConditions",
-                    schema: SchemaId(963u32),
+                    schema: SchemaId(1003u32),
                 },
                 Property {
                     name: "matchConstraints",
@@ -1454,7 +1454,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "mutations",
-                    schema: SchemaId(964u32),
+                    schema: SchemaId(1004u32),
                 },
                 Property {
                     name: "paramKind",
@@ -1462,11 +1462,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "reinvocationPolicy",
-                    schema: SchemaId(965u32),
+                    schema: SchemaId(1005u32),
                 },
                 Property {
                     name: "variables",
-                    schema: SchemaId(966u32),
+                    schema: SchemaId(1006u32),
                 },
             ],
             ty: Type::Object,
@@ -1485,7 +1485,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "patchType",
-                    schema: SchemaId(967u32),
+                    schema: SchemaId(1007u32),
                 },
             ],
             required: &["patchType"],
@@ -1497,27 +1497,27 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiGroups",
-                    schema: SchemaId(968u32),
+                    schema: SchemaId(1008u32),
                 },
                 Property {
                     name: "apiVersions",
-                    schema: SchemaId(970u32),
+                    schema: SchemaId(1010u32),
                 },
                 Property {
                     name: "operations",
-                    schema: SchemaId(972u32),
+                    schema: SchemaId(1012u32),
                 },
                 Property {
                     name: "resourceNames",
-                    schema: SchemaId(974u32),
+                    schema: SchemaId(1014u32),
                 },
                 Property {
                     name: "resources",
-                    schema: SchemaId(976u32),
+                    schema: SchemaId(1016u32),
                 },
                 Property {
                     name: "scope",
-                    schema: SchemaId(978u32),
+                    schema: SchemaId(1018u32),
                 },
             ],
             ty: Type::Object,
@@ -1529,11 +1529,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(979u32),
+                    schema: SchemaId(1019u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(980u32),
+                    schema: SchemaId(1020u32),
                 },
             ],
             ty: Type::Object,
@@ -1545,15 +1545,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(981u32),
+                    schema: SchemaId(1021u32),
                 },
                 Property {
                     name: "namespace",
-                    schema: SchemaId(982u32),
+                    schema: SchemaId(1022u32),
                 },
                 Property {
                     name: "parameterNotFoundAction",
-                    schema: SchemaId(983u32),
+                    schema: SchemaId(1023u32),
                 },
                 Property {
                     name: "selector",
@@ -1569,11 +1569,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "expression",
-                    schema: SchemaId(984u32),
+                    schema: SchemaId(1024u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(985u32),
+                    schema: SchemaId(1025u32),
                 },
             ],
             required: &["name", "expression"],
@@ -1586,19 +1586,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiServerID",
-                    schema: SchemaId(986u32),
+                    schema: SchemaId(1026u32),
                 },
                 Property {
                     name: "decodableVersions",
-                    schema: SchemaId(987u32),
+                    schema: SchemaId(1027u32),
                 },
                 Property {
                     name: "encodingVersion",
-                    schema: SchemaId(989u32),
+                    schema: SchemaId(1029u32),
                 },
                 Property {
                     name: "servedVersions",
-                    schema: SchemaId(990u32),
+                    schema: SchemaId(1030u32),
                 },
             ],
             required: &["apiServerID", "encodingVersion", "decodableVersions"],
@@ -1610,11 +1610,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(992u32),
+                    schema: SchemaId(1032u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(993u32),
+                    schema: SchemaId(1033u32),
                 },
                 Property {
                     name: "metadata",
@@ -1642,23 +1642,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(994u32),
+                    schema: SchemaId(1034u32),
                 },
                 Property {
                     name: "observedGeneration",
-                    schema: SchemaId(995u32),
+                    schema: SchemaId(1035u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(996u32),
+                    schema: SchemaId(1036u32),
                 },
                 Property {
                     name: "status",
-                    schema: SchemaId(997u32),
+                    schema: SchemaId(1037u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(998u32),
+                    schema: SchemaId(1038u32),
                 },
             ],
             required: &["type", "status", "reason", "message"],
@@ -1670,15 +1670,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(999u32),
+                    schema: SchemaId(1039u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1000u32),
+                    schema: SchemaId(1040u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1001u32),
+                    schema: SchemaId(1041u32),
                 },
                 Property {
                     name: "metadata",
@@ -1699,15 +1699,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "commonEncodingVersion",
-                    schema: SchemaId(1002u32),
+                    schema: SchemaId(1042u32),
                 },
                 Property {
                     name: "conditions",
-                    schema: SchemaId(1003u32),
+                    schema: SchemaId(1043u32),
                 },
                 Property {
                     name: "storageVersions",
-                    schema: SchemaId(1004u32),
+                    schema: SchemaId(1044u32),
                 },
             ],
             ty: Type::Object,
@@ -1718,7 +1718,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1005u32),
+                    schema: SchemaId(1045u32),
                 },
                 Property {
                     name: "data",
@@ -1726,7 +1726,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1006u32),
+                    schema: SchemaId(1046u32),
                 },
                 Property {
                     name: "metadata",
@@ -1734,7 +1734,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "revision",
-                    schema: SchemaId(1007u32),
+                    schema: SchemaId(1047u32),
                 },
             ],
             required: &["revision"],
@@ -1746,15 +1746,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1008u32),
+                    schema: SchemaId(1048u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1009u32),
+                    schema: SchemaId(1049u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1010u32),
+                    schema: SchemaId(1050u32),
                 },
                 Property {
                     name: "metadata",
@@ -1770,11 +1770,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1011u32),
+                    schema: SchemaId(1051u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1012u32),
+                    schema: SchemaId(1052u32),
                 },
                 Property {
                     name: "metadata",
@@ -1801,19 +1801,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(1013u32),
+                    schema: SchemaId(1053u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(1014u32),
+                    schema: SchemaId(1054u32),
                 },
                 Property {
                     name: "status",
-                    schema: SchemaId(1015u32),
+                    schema: SchemaId(1055u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1016u32),
+                    schema: SchemaId(1056u32),
                 },
             ],
             required: &["type", "status"],
@@ -1825,15 +1825,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1017u32),
+                    schema: SchemaId(1057u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1018u32),
+                    schema: SchemaId(1058u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1019u32),
+                    schema: SchemaId(1059u32),
                 },
                 Property {
                     name: "metadata",
@@ -1849,11 +1849,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "minReadySeconds",
-                    schema: SchemaId(1020u32),
+                    schema: SchemaId(1060u32),
                 },
                 Property {
                     name: "revisionHistoryLimit",
-                    schema: SchemaId(1021u32),
+                    schema: SchemaId(1061u32),
                 },
                 Property {
                     name: "selector",
@@ -1865,7 +1865,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "updateStrategy",
-                    schema: SchemaId(82u32),
+                    schema: SchemaId(1062u32),
                 },
             ],
             required: &["selector", "template"],
@@ -1877,43 +1877,43 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "collisionCount",
-                    schema: SchemaId(1022u32),
+                    schema: SchemaId(1064u32),
                 },
                 Property {
                     name: "conditions",
-                    schema: SchemaId(1023u32),
+                    schema: SchemaId(1065u32),
                 },
                 Property {
                     name: "currentNumberScheduled",
-                    schema: SchemaId(1024u32),
+                    schema: SchemaId(1066u32),
                 },
                 Property {
                     name: "desiredNumberScheduled",
-                    schema: SchemaId(1025u32),
+                    schema: SchemaId(1067u32),
                 },
                 Property {
                     name: "numberAvailable",
-                    schema: SchemaId(1026u32),
+                    schema: SchemaId(1068u32),
                 },
                 Property {
                     name: "numberMisscheduled",
-                    schema: SchemaId(1027u32),
+                    schema: SchemaId(1069u32),
                 },
                 Property {
                     name: "numberReady",
-                    schema: SchemaId(1028u32),
+                    schema: SchemaId(1070u32),
                 },
                 Property {
                     name: "numberUnavailable",
-                    schema: SchemaId(1029u32),
+                    schema: SchemaId(1071u32),
                 },
                 Property {
                     name: "observedGeneration",
-                    schema: SchemaId(1030u32),
+                    schema: SchemaId(1072u32),
                 },
                 Property {
                     name: "updatedNumberScheduled",
-                    schema: SchemaId(1031u32),
+                    schema: SchemaId(1073u32),
                 },
             ],
             required: &[
@@ -1934,7 +1934,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1032u32),
+                    schema: SchemaId(1074u32),
                 },
             ],
             ty: Type::Object,
@@ -1945,11 +1945,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1033u32),
+                    schema: SchemaId(1075u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1034u32),
+                    schema: SchemaId(1076u32),
                 },
                 Property {
                     name: "metadata",
@@ -1980,19 +1980,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(1035u32),
+                    schema: SchemaId(1077u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(1036u32),
+                    schema: SchemaId(1078u32),
                 },
                 Property {
                     name: "status",
-                    schema: SchemaId(1037u32),
+                    schema: SchemaId(1079u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1038u32),
+                    schema: SchemaId(1080u32),
                 },
             ],
             required: &["type", "status"],
@@ -2004,15 +2004,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1039u32),
+                    schema: SchemaId(1081u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1040u32),
+                    schema: SchemaId(1082u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1041u32),
+                    schema: SchemaId(1083u32),
                 },
                 Property {
                     name: "metadata",
@@ -2028,23 +2028,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "minReadySeconds",
-                    schema: SchemaId(1042u32),
+                    schema: SchemaId(1084u32),
                 },
                 Property {
                     name: "paused",
-                    schema: SchemaId(1043u32),
+                    schema: SchemaId(1085u32),
                 },
                 Property {
                     name: "progressDeadlineSeconds",
-                    schema: SchemaId(1044u32),
+                    schema: SchemaId(1086u32),
                 },
                 Property {
                     name: "replicas",
-                    schema: SchemaId(1045u32),
+                    schema: SchemaId(1087u32),
                 },
                 Property {
                     name: "revisionHistoryLimit",
-                    schema: SchemaId(1046u32),
+                    schema: SchemaId(1088u32),
                 },
                 Property {
                     name: "selector",
@@ -2052,7 +2052,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "strategy",
-                    schema: SchemaId(1047u32),
+                    schema: SchemaId(1089u32),
                 },
                 Property {
                     name: "template",
@@ -2068,39 +2068,39 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "availableReplicas",
-                    schema: SchemaId(1049u32),
+                    schema: SchemaId(1091u32),
                 },
                 Property {
                     name: "collisionCount",
-                    schema: SchemaId(1050u32),
+                    schema: SchemaId(1092u32),
                 },
                 Property {
                     name: "conditions",
-                    schema: SchemaId(1051u32),
+                    schema: SchemaId(1093u32),
                 },
                 Property {
                     name: "observedGeneration",
-                    schema: SchemaId(1052u32),
+                    schema: SchemaId(1094u32),
                 },
                 Property {
                     name: "readyReplicas",
-                    schema: SchemaId(1053u32),
+                    schema: SchemaId(1095u32),
                 },
                 Property {
                     name: "replicas",
-                    schema: SchemaId(1054u32),
+                    schema: SchemaId(1096u32),
                 },
                 Property {
                     name: "terminatingReplicas",
-                    schema: SchemaId(1055u32),
+                    schema: SchemaId(1097u32),
                 },
                 Property {
                     name: "unavailableReplicas",
-                    schema: SchemaId(1056u32),
+                    schema: SchemaId(1098u32),
                 },
                 Property {
                     name: "updatedReplicas",
-                    schema: SchemaId(1057u32),
+                    schema: SchemaId(1099u32),
                 },
             ],
             ty: Type::Object,
@@ -2115,7 +2115,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1058u32),
+                    schema: SchemaId(1100u32),
                 },
             ],
             ty: Type::Object,
@@ -2126,11 +2126,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1059u32),
+                    schema: SchemaId(1101u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1060u32),
+                    schema: SchemaId(1102u32),
                 },
                 Property {
                     name: "metadata",
@@ -2157,19 +2157,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(1061u32),
+                    schema: SchemaId(1103u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(1062u32),
+                    schema: SchemaId(1104u32),
                 },
                 Property {
                     name: "status",
-                    schema: SchemaId(1063u32),
+                    schema: SchemaId(1105u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1064u32),
+                    schema: SchemaId(1106u32),
                 },
             ],
             required: &["type", "status"],
@@ -2181,15 +2181,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1065u32),
+                    schema: SchemaId(1107u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1066u32),
+                    schema: SchemaId(1108u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1067u32),
+                    schema: SchemaId(1109u32),
                 },
                 Property {
                     name: "metadata",
@@ -2205,11 +2205,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "minReadySeconds",
-                    schema: SchemaId(1068u32),
+                    schema: SchemaId(1110u32),
                 },
                 Property {
                     name: "replicas",
-                    schema: SchemaId(1069u32),
+                    schema: SchemaId(1111u32),
                 },
                 Property {
                     name: "selector",
@@ -2229,31 +2229,31 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "availableReplicas",
-                    schema: SchemaId(1070u32),
+                    schema: SchemaId(1112u32),
                 },
                 Property {
                     name: "conditions",
-                    schema: SchemaId(1071u32),
+                    schema: SchemaId(1113u32),
                 },
                 Property {
                     name: "fullyLabeledReplicas",
-                    schema: SchemaId(1072u32),
+                    schema: SchemaId(1114u32),
                 },
                 Property {
                     name: "observedGeneration",
-                    schema: SchemaId(1073u32),
+                    schema: SchemaId(1115u32),
                 },
                 Property {
                     name: "readyReplicas",
-                    schema: SchemaId(1074u32),
+                    schema: SchemaId(1116u32),
                 },
                 Property {
                     name: "replicas",
-                    schema: SchemaId(1075u32),
+                    schema: SchemaId(1117u32),
                 },
                 Property {
                     name: "terminatingReplicas",
-                    schema: SchemaId(1076u32),
+                    schema: SchemaId(1118u32),
                 },
             ],
             required: &["replicas"],
@@ -2265,11 +2265,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "maxSurge",
-                    schema: SchemaId(767u32),
+                    schema: SchemaId(1119u32),
                 },
                 Property {
                     name: "maxUnavailable",
-                    schema: SchemaId(767u32),
+                    schema: SchemaId(1120u32),
                 },
             ],
             ty: Type::Object,
@@ -2280,11 +2280,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "maxSurge",
-                    schema: SchemaId(767u32),
+                    schema: SchemaId(1121u32),
                 },
                 Property {
                     name: "maxUnavailable",
-                    schema: SchemaId(767u32),
+                    schema: SchemaId(1122u32),
                 },
             ],
             ty: Type::Object,
@@ -2299,7 +2299,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "partition",
-                    schema: SchemaId(1077u32),
+                    schema: SchemaId(1123u32),
                 },
             ],
             ty: Type::Object,
@@ -2310,11 +2310,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1078u32),
+                    schema: SchemaId(1124u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1079u32),
+                    schema: SchemaId(1125u32),
                 },
                 Property {
                     name: "metadata",
@@ -2341,19 +2341,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(1080u32),
+                    schema: SchemaId(1126u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(1081u32),
+                    schema: SchemaId(1127u32),
                 },
                 Property {
                     name: "status",
-                    schema: SchemaId(1082u32),
+                    schema: SchemaId(1128u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1083u32),
+                    schema: SchemaId(1129u32),
                 },
             ],
             required: &["type", "status"],
@@ -2365,15 +2365,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1084u32),
+                    schema: SchemaId(1130u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1085u32),
+                    schema: SchemaId(1131u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1086u32),
+                    schema: SchemaId(1132u32),
                 },
                 Property {
                     name: "metadata",
@@ -2389,7 +2389,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "start",
-                    schema: SchemaId(1087u32),
+                    schema: SchemaId(1133u32),
                 },
             ],
             ty: Type::Object,
@@ -2400,11 +2400,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "whenDeleted",
-                    schema: SchemaId(1088u32),
+                    schema: SchemaId(1134u32),
                 },
                 Property {
                     name: "whenScaled",
-                    schema: SchemaId(1089u32),
+                    schema: SchemaId(1135u32),
                 },
             ],
             ty: Type::Object,
@@ -2415,7 +2415,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "minReadySeconds",
-                    schema: SchemaId(1090u32),
+                    schema: SchemaId(1136u32),
                 },
                 Property {
                     name: "ordinals",
@@ -2423,19 +2423,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "persistentVolumeClaimRetentionPolicy",
-                    schema: SchemaId(101u32),
+                    schema: SchemaId(1137u32),
                 },
                 Property {
                     name: "podManagementPolicy",
-                    schema: SchemaId(1091u32),
+                    schema: SchemaId(1140u32),
                 },
                 Property {
                     name: "replicas",
-                    schema: SchemaId(1092u32),
+                    schema: SchemaId(1141u32),
                 },
                 Property {
                     name: "revisionHistoryLimit",
-                    schema: SchemaId(1093u32),
+                    schema: SchemaId(1142u32),
                 },
                 Property {
                     name: "selector",
@@ -2443,7 +2443,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "serviceName",
-                    schema: SchemaId(1094u32),
+                    schema: SchemaId(1143u32),
                 },
                 Property {
                     name: "template",
@@ -2451,11 +2451,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "updateStrategy",
-                    schema: SchemaId(104u32),
+                    schema: SchemaId(1144u32),
                 },
                 Property {
                     name: "volumeClaimTemplates",
-                    schema: SchemaId(1095u32),
+                    schema: SchemaId(1146u32),
                 },
             ],
             required: &["selector", "template"],
@@ -2467,43 +2467,43 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "availableReplicas",
-                    schema: SchemaId(1096u32),
+                    schema: SchemaId(1147u32),
                 },
                 Property {
                     name: "collisionCount",
-                    schema: SchemaId(1097u32),
+                    schema: SchemaId(1148u32),
                 },
                 Property {
                     name: "conditions",
-                    schema: SchemaId(1098u32),
+                    schema: SchemaId(1149u32),
                 },
                 Property {
                     name: "currentReplicas",
-                    schema: SchemaId(1099u32),
+                    schema: SchemaId(1150u32),
                 },
                 Property {
                     name: "currentRevision",
-                    schema: SchemaId(1100u32),
+                    schema: SchemaId(1151u32),
                 },
                 Property {
                     name: "observedGeneration",
-                    schema: SchemaId(1101u32),
+                    schema: SchemaId(1152u32),
                 },
                 Property {
                     name: "readyReplicas",
-                    schema: SchemaId(1102u32),
+                    schema: SchemaId(1153u32),
                 },
                 Property {
                     name: "replicas",
-                    schema: SchemaId(1103u32),
+                    schema: SchemaId(1154u32),
                 },
                 Property {
                     name: "updateRevision",
-                    schema: SchemaId(1104u32),
+                    schema: SchemaId(1155u32),
                 },
                 Property {
                     name: "updatedReplicas",
-                    schema: SchemaId(1105u32),
+                    schema: SchemaId(1156u32),
                 },
             ],
             required: &["replicas"],
@@ -2519,7 +2519,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1106u32),
+                    schema: SchemaId(1157u32),
                 },
             ],
             ty: Type::Object,
@@ -2530,19 +2530,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1107u32),
+                    schema: SchemaId(1158u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1108u32),
+                    schema: SchemaId(1159u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(1109u32),
+                    schema: SchemaId(1160u32),
                 },
                 Property {
                     name: "uid",
-                    schema: SchemaId(1110u32),
+                    schema: SchemaId(1161u32),
                 },
             ],
             ty: Type::Object,
@@ -2553,11 +2553,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1111u32),
+                    schema: SchemaId(1162u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1112u32),
+                    schema: SchemaId(1163u32),
                 },
                 Property {
                     name: "metadata",
@@ -2587,11 +2587,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1113u32),
+                    schema: SchemaId(1164u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1114u32),
+                    schema: SchemaId(1165u32),
                 },
                 Property {
                     name: "metadata",
@@ -2614,7 +2614,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "audiences",
-                    schema: SchemaId(1115u32),
+                    schema: SchemaId(1166u32),
                 },
                 Property {
                     name: "boundObjectRef",
@@ -2622,7 +2622,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "expirationSeconds",
-                    schema: SchemaId(1117u32),
+                    schema: SchemaId(1168u32),
                 },
             ],
             ty: Type::Object,
@@ -2637,7 +2637,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "token",
-                    schema: SchemaId(1118u32),
+                    schema: SchemaId(1169u32),
                 },
             ],
             ty: Type::Object,
@@ -2648,11 +2648,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1119u32),
+                    schema: SchemaId(1170u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1120u32),
+                    schema: SchemaId(1171u32),
                 },
                 Property {
                     name: "metadata",
@@ -2676,11 +2676,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "audiences",
-                    schema: SchemaId(1121u32),
+                    schema: SchemaId(1172u32),
                 },
                 Property {
                     name: "token",
-                    schema: SchemaId(1123u32),
+                    schema: SchemaId(1174u32),
                 },
             ],
             required: &["token"],
@@ -2692,15 +2692,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "audiences",
-                    schema: SchemaId(1124u32),
+                    schema: SchemaId(1175u32),
                 },
                 Property {
                     name: "authenticated",
-                    schema: SchemaId(1126u32),
+                    schema: SchemaId(1177u32),
                 },
                 Property {
                     name: "error",
-                    schema: SchemaId(1127u32),
+                    schema: SchemaId(1178u32),
                 },
                 Property {
                     name: "user",
@@ -2715,19 +2715,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "extra",
-                    schema: SchemaId(1128u32),
+                    schema: SchemaId(1179u32),
                 },
                 Property {
                     name: "groups",
-                    schema: SchemaId(1131u32),
+                    schema: SchemaId(1182u32),
                 },
                 Property {
                     name: "uid",
-                    schema: SchemaId(1133u32),
+                    schema: SchemaId(1184u32),
                 },
                 Property {
                     name: "username",
-                    schema: SchemaId(1134u32),
+                    schema: SchemaId(1185u32),
                 },
             ],
             ty: Type::Object,
@@ -2738,11 +2738,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "rawSelector",
-                    schema: SchemaId(1135u32),
+                    schema: SchemaId(1186u32),
                 },
                 Property {
                     name: "requirements",
-                    schema: SchemaId(1136u32),
+                    schema: SchemaId(1187u32),
                 },
             ],
             ty: Type::Object,
@@ -2753,11 +2753,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "rawSelector",
-                    schema: SchemaId(1137u32),
+                    schema: SchemaId(1188u32),
                 },
                 Property {
                     name: "requirements",
-                    schema: SchemaId(1138u32),
+                    schema: SchemaId(1189u32),
                 },
             ],
             ty: Type::Object,
@@ -2768,11 +2768,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1139u32),
+                    schema: SchemaId(1190u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1140u32),
+                    schema: SchemaId(1191u32),
                 },
                 Property {
                     name: "metadata",
@@ -2796,11 +2796,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "path",
-                    schema: SchemaId(1141u32),
+                    schema: SchemaId(1192u32),
                 },
                 Property {
                     name: "verb",
-                    schema: SchemaId(1142u32),
+                    schema: SchemaId(1193u32),
                 },
             ],
             ty: Type::Object,
@@ -2811,11 +2811,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "nonResourceURLs",
-                    schema: SchemaId(1143u32),
+                    schema: SchemaId(1194u32),
                 },
                 Property {
                     name: "verbs",
-                    schema: SchemaId(1145u32),
+                    schema: SchemaId(1196u32),
                 },
             ],
             required: &["verbs"],
@@ -2831,7 +2831,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "group",
-                    schema: SchemaId(1147u32),
+                    schema: SchemaId(1198u32),
                 },
                 Property {
                     name: "labelSelector",
@@ -2839,27 +2839,27 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(1148u32),
+                    schema: SchemaId(1199u32),
                 },
                 Property {
                     name: "namespace",
-                    schema: SchemaId(1149u32),
+                    schema: SchemaId(1200u32),
                 },
                 Property {
                     name: "resource",
-                    schema: SchemaId(1150u32),
+                    schema: SchemaId(1201u32),
                 },
                 Property {
                     name: "subresource",
-                    schema: SchemaId(1151u32),
+                    schema: SchemaId(1202u32),
                 },
                 Property {
                     name: "verb",
-                    schema: SchemaId(1152u32),
+                    schema: SchemaId(1203u32),
                 },
                 Property {
                     name: "version",
-                    schema: SchemaId(1153u32),
+                    schema: SchemaId(1204u32),
                 },
             ],
             ty: Type::Object,
@@ -2870,19 +2870,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiGroups",
-                    schema: SchemaId(1154u32),
+                    schema: SchemaId(1205u32),
                 },
                 Property {
                     name: "resourceNames",
-                    schema: SchemaId(1156u32),
+                    schema: SchemaId(1207u32),
                 },
                 Property {
                     name: "resources",
-                    schema: SchemaId(1158u32),
+                    schema: SchemaId(1209u32),
                 },
                 Property {
                     name: "verbs",
-                    schema: SchemaId(1160u32),
+                    schema: SchemaId(1211u32),
                 },
             ],
             required: &["verbs"],
@@ -2894,11 +2894,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1162u32),
+                    schema: SchemaId(1213u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1163u32),
+                    schema: SchemaId(1214u32),
                 },
                 Property {
                     name: "metadata",
@@ -2937,11 +2937,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1164u32),
+                    schema: SchemaId(1215u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1165u32),
+                    schema: SchemaId(1216u32),
                 },
                 Property {
                     name: "metadata",
@@ -2965,7 +2965,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "namespace",
-                    schema: SchemaId(1166u32),
+                    schema: SchemaId(1217u32),
                 },
             ],
             ty: Type::Object,
@@ -2976,11 +2976,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1167u32),
+                    schema: SchemaId(1218u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1168u32),
+                    schema: SchemaId(1219u32),
                 },
                 Property {
                     name: "metadata",
@@ -3004,11 +3004,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "extra",
-                    schema: SchemaId(1169u32),
+                    schema: SchemaId(1220u32),
                 },
                 Property {
                     name: "groups",
-                    schema: SchemaId(1172u32),
+                    schema: SchemaId(1223u32),
                 },
                 Property {
                     name: "nonResourceAttributes",
@@ -3020,11 +3020,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "uid",
-                    schema: SchemaId(1174u32),
+                    schema: SchemaId(1225u32),
                 },
                 Property {
                     name: "user",
-                    schema: SchemaId(1175u32),
+                    schema: SchemaId(1226u32),
                 },
             ],
             ty: Type::Object,
@@ -3035,19 +3035,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "allowed",
-                    schema: SchemaId(1176u32),
+                    schema: SchemaId(1227u32),
                 },
                 Property {
                     name: "denied",
-                    schema: SchemaId(1177u32),
+                    schema: SchemaId(1228u32),
                 },
                 Property {
                     name: "evaluationError",
-                    schema: SchemaId(1178u32),
+                    schema: SchemaId(1229u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(1179u32),
+                    schema: SchemaId(1230u32),
                 },
             ],
             required: &["allowed"],
@@ -3059,19 +3059,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "evaluationError",
-                    schema: SchemaId(1180u32),
+                    schema: SchemaId(1231u32),
                 },
                 Property {
                     name: "incomplete",
-                    schema: SchemaId(1181u32),
+                    schema: SchemaId(1232u32),
                 },
                 Property {
                     name: "nonResourceRules",
-                    schema: SchemaId(1182u32),
+                    schema: SchemaId(1233u32),
                 },
                 Property {
                     name: "resourceRules",
-                    schema: SchemaId(1183u32),
+                    schema: SchemaId(1234u32),
                 },
             ],
             required: &["resourceRules", "nonResourceRules", "incomplete"],
@@ -3083,15 +3083,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1184u32),
+                    schema: SchemaId(1235u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1185u32),
+                    schema: SchemaId(1236u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(1186u32),
+                    schema: SchemaId(1237u32),
                 },
             ],
             required: &["kind", "name"],
@@ -3104,11 +3104,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1187u32),
+                    schema: SchemaId(1238u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1188u32),
+                    schema: SchemaId(1239u32),
                 },
                 Property {
                     name: "metadata",
@@ -3132,15 +3132,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1189u32),
+                    schema: SchemaId(1240u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1190u32),
+                    schema: SchemaId(1241u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1191u32),
+                    schema: SchemaId(1242u32),
                 },
                 Property {
                     name: "metadata",
@@ -3156,11 +3156,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "maxReplicas",
-                    schema: SchemaId(1192u32),
+                    schema: SchemaId(1243u32),
                 },
                 Property {
                     name: "minReplicas",
-                    schema: SchemaId(1193u32),
+                    schema: SchemaId(1244u32),
                 },
                 Property {
                     name: "scaleTargetRef",
@@ -3168,7 +3168,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "targetCPUUtilizationPercentage",
-                    schema: SchemaId(1194u32),
+                    schema: SchemaId(1245u32),
                 },
             ],
             required: &["scaleTargetRef", "maxReplicas"],
@@ -3180,15 +3180,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "currentCPUUtilizationPercentage",
-                    schema: SchemaId(1195u32),
+                    schema: SchemaId(1246u32),
                 },
                 Property {
                     name: "currentReplicas",
-                    schema: SchemaId(1196u32),
+                    schema: SchemaId(1247u32),
                 },
                 Property {
                     name: "desiredReplicas",
-                    schema: SchemaId(1197u32),
+                    schema: SchemaId(1248u32),
                 },
                 Property {
                     name: "lastScaleTime",
@@ -3196,7 +3196,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "observedGeneration",
-                    schema: SchemaId(1198u32),
+                    schema: SchemaId(1249u32),
                 },
             ],
             required: &["currentReplicas", "desiredReplicas"],
@@ -3208,11 +3208,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1199u32),
+                    schema: SchemaId(1250u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1200u32),
+                    schema: SchemaId(1251u32),
                 },
                 Property {
                     name: "metadata",
@@ -3235,7 +3235,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "replicas",
-                    schema: SchemaId(1201u32),
+                    schema: SchemaId(1252u32),
                 },
             ],
             ty: Type::Object,
@@ -3246,11 +3246,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "replicas",
-                    schema: SchemaId(1202u32),
+                    schema: SchemaId(1253u32),
                 },
                 Property {
                     name: "selector",
-                    schema: SchemaId(1203u32),
+                    schema: SchemaId(1254u32),
                 },
             ],
             required: &["replicas"],
@@ -3262,11 +3262,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "container",
-                    schema: SchemaId(1204u32),
+                    schema: SchemaId(1255u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(1205u32),
+                    schema: SchemaId(1256u32),
                 },
                 Property {
                     name: "target",
@@ -3282,7 +3282,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "container",
-                    schema: SchemaId(1206u32),
+                    schema: SchemaId(1257u32),
                 },
                 Property {
                     name: "current",
@@ -3290,7 +3290,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(1207u32),
+                    schema: SchemaId(1258u32),
                 },
             ],
             required: &["name", "current", "container"],
@@ -3302,15 +3302,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1208u32),
+                    schema: SchemaId(1259u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1209u32),
+                    schema: SchemaId(1260u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(1210u32),
+                    schema: SchemaId(1261u32),
                 },
             ],
             required: &["kind", "name"],
@@ -3354,15 +3354,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "periodSeconds",
-                    schema: SchemaId(1211u32),
+                    schema: SchemaId(1262u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1212u32),
+                    schema: SchemaId(1263u32),
                 },
                 Property {
                     name: "value",
-                    schema: SchemaId(1213u32),
+                    schema: SchemaId(1264u32),
                 },
             ],
             required: &["type", "value", "periodSeconds"],
@@ -3374,15 +3374,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "policies",
-                    schema: SchemaId(1214u32),
+                    schema: SchemaId(1265u32),
                 },
                 Property {
                     name: "selectPolicy",
-                    schema: SchemaId(1215u32),
+                    schema: SchemaId(1266u32),
                 },
                 Property {
                     name: "stabilizationWindowSeconds",
-                    schema: SchemaId(1216u32),
+                    schema: SchemaId(1267u32),
                 },
                 Property {
                     name: "tolerance",
@@ -3397,11 +3397,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1217u32),
+                    schema: SchemaId(1268u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1218u32),
+                    schema: SchemaId(1269u32),
                 },
                 Property {
                     name: "metadata",
@@ -3444,19 +3444,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(1219u32),
+                    schema: SchemaId(1270u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(1220u32),
+                    schema: SchemaId(1271u32),
                 },
                 Property {
                     name: "status",
-                    schema: SchemaId(1221u32),
+                    schema: SchemaId(1272u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1222u32),
+                    schema: SchemaId(1273u32),
                 },
             ],
             required: &["type", "status"],
@@ -3468,15 +3468,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1223u32),
+                    schema: SchemaId(1274u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1224u32),
+                    schema: SchemaId(1275u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1225u32),
+                    schema: SchemaId(1276u32),
                 },
                 Property {
                     name: "metadata",
@@ -3496,15 +3496,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "maxReplicas",
-                    schema: SchemaId(1226u32),
+                    schema: SchemaId(1277u32),
                 },
                 Property {
                     name: "metrics",
-                    schema: SchemaId(1227u32),
+                    schema: SchemaId(1278u32),
                 },
                 Property {
                     name: "minReplicas",
-                    schema: SchemaId(1228u32),
+                    schema: SchemaId(1279u32),
                 },
                 Property {
                     name: "scaleTargetRef",
@@ -3520,19 +3520,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "conditions",
-                    schema: SchemaId(1229u32),
+                    schema: SchemaId(1280u32),
                 },
                 Property {
                     name: "currentMetrics",
-                    schema: SchemaId(1230u32),
+                    schema: SchemaId(1281u32),
                 },
                 Property {
                     name: "currentReplicas",
-                    schema: SchemaId(1231u32),
+                    schema: SchemaId(1282u32),
                 },
                 Property {
                     name: "desiredReplicas",
-                    schema: SchemaId(1232u32),
+                    schema: SchemaId(1283u32),
                 },
                 Property {
                     name: "lastScaleTime",
@@ -3540,7 +3540,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "observedGeneration",
-                    schema: SchemaId(1233u32),
+                    schema: SchemaId(1284u32),
                 },
             ],
             required: &["desiredReplicas"],
@@ -3552,7 +3552,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(1234u32),
+                    schema: SchemaId(1285u32),
                 },
                 Property {
                     name: "selector",
@@ -3588,7 +3588,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1235u32),
+                    schema: SchemaId(1286u32),
                 },
             ],
             required: &["type"],
@@ -3620,7 +3620,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1236u32),
+                    schema: SchemaId(1287u32),
                 },
             ],
             required: &["type"],
@@ -3632,7 +3632,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "averageUtilization",
-                    schema: SchemaId(1237u32),
+                    schema: SchemaId(1288u32),
                 },
                 Property {
                     name: "averageValue",
@@ -3640,7 +3640,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1238u32),
+                    schema: SchemaId(1289u32),
                 },
                 Property {
                     name: "value",
@@ -3656,7 +3656,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "averageUtilization",
-                    schema: SchemaId(1239u32),
+                    schema: SchemaId(1290u32),
                 },
                 Property {
                     name: "averageValue",
@@ -3747,7 +3747,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(1240u32),
+                    schema: SchemaId(1291u32),
                 },
                 Property {
                     name: "target",
@@ -3767,7 +3767,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(1241u32),
+                    schema: SchemaId(1292u32),
                 },
             ],
             required: &["name", "current"],
@@ -3779,11 +3779,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1242u32),
+                    schema: SchemaId(1293u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1243u32),
+                    schema: SchemaId(1294u32),
                 },
                 Property {
                     name: "metadata",
@@ -3807,15 +3807,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1244u32),
+                    schema: SchemaId(1295u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1245u32),
+                    schema: SchemaId(1296u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1246u32),
+                    schema: SchemaId(1297u32),
                 },
                 Property {
                     name: "metadata",
@@ -3831,11 +3831,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "concurrencyPolicy",
-                    schema: SchemaId(1247u32),
+                    schema: SchemaId(1298u32),
                 },
                 Property {
                     name: "failedJobsHistoryLimit",
-                    schema: SchemaId(1248u32),
+                    schema: SchemaId(1299u32),
                 },
                 Property {
                     name: "jobTemplate",
@@ -3843,23 +3843,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "schedule",
-                    schema: SchemaId(1249u32),
+                    schema: SchemaId(1300u32),
                 },
                 Property {
                     name: "startingDeadlineSeconds",
-                    schema: SchemaId(1250u32),
+                    schema: SchemaId(1301u32),
                 },
                 Property {
                     name: "successfulJobsHistoryLimit",
-                    schema: SchemaId(1251u32),
+                    schema: SchemaId(1302u32),
                 },
                 Property {
                     name: "suspend",
-                    schema: SchemaId(1252u32),
+                    schema: SchemaId(1303u32),
                 },
                 Property {
                     name: "timeZone",
-                    schema: SchemaId(1253u32),
+                    schema: SchemaId(1304u32),
                 },
             ],
             required: &["schedule", "jobTemplate"],
@@ -3871,7 +3871,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "active",
-                    schema: SchemaId(1254u32),
+                    schema: SchemaId(1305u32),
                 },
                 Property {
                     name: "lastScheduleTime",
@@ -3890,11 +3890,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1255u32),
+                    schema: SchemaId(1306u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1256u32),
+                    schema: SchemaId(1307u32),
                 },
                 Property {
                     name: "metadata",
@@ -3925,19 +3925,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(1257u32),
+                    schema: SchemaId(1308u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(1258u32),
+                    schema: SchemaId(1309u32),
                 },
                 Property {
                     name: "status",
-                    schema: SchemaId(1259u32),
+                    schema: SchemaId(1310u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1260u32),
+                    schema: SchemaId(1311u32),
                 },
             ],
             required: &["type", "status"],
@@ -3949,15 +3949,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1261u32),
+                    schema: SchemaId(1312u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1262u32),
+                    schema: SchemaId(1313u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1263u32),
+                    schema: SchemaId(1314u32),
                 },
                 Property {
                     name: "metadata",
@@ -3973,39 +3973,39 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "activeDeadlineSeconds",
-                    schema: SchemaId(1264u32),
+                    schema: SchemaId(1315u32),
                 },
                 Property {
                     name: "backoffLimit",
-                    schema: SchemaId(1265u32),
+                    schema: SchemaId(1316u32),
                 },
                 Property {
                     name: "backoffLimitPerIndex",
-                    schema: SchemaId(1266u32),
+                    schema: SchemaId(1317u32),
                 },
                 Property {
                     name: "completionMode",
-                    schema: SchemaId(1267u32),
+                    schema: SchemaId(1318u32),
                 },
                 Property {
                     name: "completions",
-                    schema: SchemaId(1268u32),
+                    schema: SchemaId(1319u32),
                 },
                 Property {
                     name: "managedBy",
-                    schema: SchemaId(1269u32),
+                    schema: SchemaId(1320u32),
                 },
                 Property {
                     name: "manualSelector",
-                    schema: SchemaId(1270u32),
+                    schema: SchemaId(1321u32),
                 },
                 Property {
                     name: "maxFailedIndexes",
-                    schema: SchemaId(1271u32),
+                    schema: SchemaId(1322u32),
                 },
                 Property {
                     name: "parallelism",
-                    schema: SchemaId(1272u32),
+                    schema: SchemaId(1323u32),
                 },
                 Property {
                     name: "podFailurePolicy",
@@ -4013,7 +4013,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "podReplacementPolicy",
-                    schema: SchemaId(1273u32),
+                    schema: SchemaId(1324u32),
                 },
                 Property {
                     name: "selector",
@@ -4025,7 +4025,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "suspend",
-                    schema: SchemaId(1274u32),
+                    schema: SchemaId(1325u32),
                 },
                 Property {
                     name: "template",
@@ -4033,7 +4033,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "ttlSecondsAfterFinished",
-                    schema: SchemaId(1275u32),
+                    schema: SchemaId(1326u32),
                 },
             ],
             required: &["template"],
@@ -4045,11 +4045,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "active",
-                    schema: SchemaId(1276u32),
+                    schema: SchemaId(1327u32),
                 },
                 Property {
                     name: "completedIndexes",
-                    schema: SchemaId(1277u32),
+                    schema: SchemaId(1328u32),
                 },
                 Property {
                     name: "completionTime",
@@ -4057,19 +4057,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "conditions",
-                    schema: SchemaId(1278u32),
+                    schema: SchemaId(1329u32),
                 },
                 Property {
                     name: "failed",
-                    schema: SchemaId(1279u32),
+                    schema: SchemaId(1330u32),
                 },
                 Property {
                     name: "failedIndexes",
-                    schema: SchemaId(1280u32),
+                    schema: SchemaId(1331u32),
                 },
                 Property {
                     name: "ready",
-                    schema: SchemaId(1281u32),
+                    schema: SchemaId(1332u32),
                 },
                 Property {
                     name: "startTime",
@@ -4077,11 +4077,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "succeeded",
-                    schema: SchemaId(1282u32),
+                    schema: SchemaId(1333u32),
                 },
                 Property {
                     name: "terminating",
-                    schema: SchemaId(1283u32),
+                    schema: SchemaId(1334u32),
                 },
                 Property {
                     name: "uncountedTerminatedPods",
@@ -4111,7 +4111,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "rules",
-                    schema: SchemaId(1284u32),
+                    schema: SchemaId(1335u32),
                 },
             ],
             required: &["rules"],
@@ -4123,15 +4123,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "containerName",
-                    schema: SchemaId(1285u32),
+                    schema: SchemaId(1336u32),
                 },
                 Property {
                     name: "operator",
-                    schema: SchemaId(1286u32),
+                    schema: SchemaId(1337u32),
                 },
                 Property {
                     name: "values",
-                    schema: SchemaId(1287u32),
+                    schema: SchemaId(1338u32),
                 },
             ],
             required: &["operator", "values"],
@@ -4143,11 +4143,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "status",
-                    schema: SchemaId(1289u32),
+                    schema: SchemaId(1340u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1290u32),
+                    schema: SchemaId(1341u32),
                 },
             ],
             required: &["type"],
@@ -4159,7 +4159,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "action",
-                    schema: SchemaId(1291u32),
+                    schema: SchemaId(1342u32),
                 },
                 Property {
                     name: "onExitCodes",
@@ -4167,7 +4167,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "onPodConditions",
-                    schema: SchemaId(1292u32),
+                    schema: SchemaId(1343u32),
                 },
             ],
             required: &["action"],
@@ -4179,7 +4179,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "rules",
-                    schema: SchemaId(1293u32),
+                    schema: SchemaId(1344u32),
                 },
             ],
             required: &["rules"],
@@ -4191,11 +4191,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "succeededCount",
-                    schema: SchemaId(1294u32),
+                    schema: SchemaId(1345u32),
                 },
                 Property {
                     name: "succeededIndexes",
-                    schema: SchemaId(1295u32),
+                    schema: SchemaId(1346u32),
                 },
             ],
             ty: Type::Object,
@@ -4206,11 +4206,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "failed",
-                    schema: SchemaId(1296u32),
+                    schema: SchemaId(1347u32),
                 },
                 Property {
                     name: "succeeded",
-                    schema: SchemaId(1298u32),
+                    schema: SchemaId(1349u32),
                 },
             ],
             ty: Type::Object,
@@ -4221,11 +4221,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1300u32),
+                    schema: SchemaId(1351u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1301u32),
+                    schema: SchemaId(1352u32),
                 },
                 Property {
                     name: "metadata",
@@ -4257,19 +4257,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(1302u32),
+                    schema: SchemaId(1353u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(1303u32),
+                    schema: SchemaId(1354u32),
                 },
                 Property {
                     name: "status",
-                    schema: SchemaId(1304u32),
+                    schema: SchemaId(1355u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1305u32),
+                    schema: SchemaId(1356u32),
                 },
             ],
             required: &["type", "status"],
@@ -4281,15 +4281,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1306u32),
+                    schema: SchemaId(1357u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1307u32),
+                    schema: SchemaId(1358u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1308u32),
+                    schema: SchemaId(1359u32),
                 },
                 Property {
                     name: "metadata",
@@ -4305,35 +4305,35 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "expirationSeconds",
-                    schema: SchemaId(1309u32),
+                    schema: SchemaId(1360u32),
                 },
                 Property {
                     name: "extra",
-                    schema: SchemaId(1310u32),
+                    schema: SchemaId(1361u32),
                 },
                 Property {
                     name: "groups",
-                    schema: SchemaId(1313u32),
+                    schema: SchemaId(1364u32),
                 },
                 Property {
                     name: "request",
-                    schema: SchemaId(1315u32),
+                    schema: SchemaId(1366u32),
                 },
                 Property {
                     name: "signerName",
-                    schema: SchemaId(1316u32),
+                    schema: SchemaId(1367u32),
                 },
                 Property {
                     name: "uid",
-                    schema: SchemaId(1317u32),
+                    schema: SchemaId(1368u32),
                 },
                 Property {
                     name: "usages",
-                    schema: SchemaId(1318u32),
+                    schema: SchemaId(1369u32),
                 },
                 Property {
                     name: "username",
-                    schema: SchemaId(1320u32),
+                    schema: SchemaId(1371u32),
                 },
             ],
             required: &["request", "signerName"],
@@ -4345,11 +4345,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "certificate",
-                    schema: SchemaId(1321u32),
+                    schema: SchemaId(1372u32),
                 },
                 Property {
                     name: "conditions",
-                    schema: SchemaId(1322u32),
+                    schema: SchemaId(1373u32),
                 },
             ],
             ty: Type::Object,
@@ -4360,11 +4360,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1323u32),
+                    schema: SchemaId(1374u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1324u32),
+                    schema: SchemaId(1375u32),
                 },
                 Property {
                     name: "metadata",
@@ -4384,15 +4384,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1325u32),
+                    schema: SchemaId(1376u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1326u32),
+                    schema: SchemaId(1377u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1327u32),
+                    schema: SchemaId(1378u32),
                 },
                 Property {
                     name: "metadata",
@@ -4408,11 +4408,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "signerName",
-                    schema: SchemaId(1328u32),
+                    schema: SchemaId(1379u32),
                 },
                 Property {
                     name: "trustBundle",
-                    schema: SchemaId(1329u32),
+                    schema: SchemaId(1380u32),
                 },
             ],
             required: &["trustBundle"],
@@ -4424,11 +4424,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1330u32),
+                    schema: SchemaId(1381u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1331u32),
+                    schema: SchemaId(1382u32),
                 },
                 Property {
                     name: "metadata",
@@ -4448,15 +4448,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1332u32),
+                    schema: SchemaId(1383u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1333u32),
+                    schema: SchemaId(1384u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1334u32),
+                    schema: SchemaId(1385u32),
                 },
                 Property {
                     name: "metadata",
@@ -4472,11 +4472,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "signerName",
-                    schema: SchemaId(1335u32),
+                    schema: SchemaId(1386u32),
                 },
                 Property {
                     name: "trustBundle",
-                    schema: SchemaId(1336u32),
+                    schema: SchemaId(1387u32),
                 },
             ],
             required: &["trustBundle"],
@@ -4488,11 +4488,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1337u32),
+                    schema: SchemaId(1388u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1338u32),
+                    schema: SchemaId(1389u32),
                 },
                 Property {
                     name: "metadata",
@@ -4516,15 +4516,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1339u32),
+                    schema: SchemaId(1390u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1340u32),
+                    schema: SchemaId(1391u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1341u32),
+                    schema: SchemaId(1392u32),
                 },
                 Property {
                     name: "metadata",
@@ -4540,51 +4540,51 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "maxExpirationSeconds",
-                    schema: SchemaId(1342u32),
+                    schema: SchemaId(1393u32),
                 },
                 Property {
                     name: "nodeName",
-                    schema: SchemaId(1343u32),
+                    schema: SchemaId(1394u32),
                 },
                 Property {
                     name: "nodeUID",
-                    schema: SchemaId(1344u32),
+                    schema: SchemaId(1395u32),
                 },
                 Property {
                     name: "pkixPublicKey",
-                    schema: SchemaId(1345u32),
+                    schema: SchemaId(1396u32),
                 },
                 Property {
                     name: "podName",
-                    schema: SchemaId(1346u32),
+                    schema: SchemaId(1397u32),
                 },
                 Property {
                     name: "podUID",
-                    schema: SchemaId(1347u32),
+                    schema: SchemaId(1398u32),
                 },
                 Property {
                     name: "proofOfPossession",
-                    schema: SchemaId(1348u32),
+                    schema: SchemaId(1399u32),
                 },
                 Property {
                     name: "serviceAccountName",
-                    schema: SchemaId(1349u32),
+                    schema: SchemaId(1400u32),
                 },
                 Property {
                     name: "serviceAccountUID",
-                    schema: SchemaId(1350u32),
+                    schema: SchemaId(1401u32),
                 },
                 Property {
                     name: "signerName",
-                    schema: SchemaId(1351u32),
+                    schema: SchemaId(1402u32),
                 },
                 Property {
                     name: "stubPKCS10Request",
-                    schema: SchemaId(1352u32),
+                    schema: SchemaId(1403u32),
                 },
                 Property {
                     name: "unverifiedUserAnnotations",
-                    schema: SchemaId(1353u32),
+                    schema: SchemaId(1404u32),
                 },
             ],
             required: &[
@@ -4609,11 +4609,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "certificateChain",
-                    schema: SchemaId(1355u32),
+                    schema: SchemaId(1406u32),
                 },
                 Property {
                     name: "conditions",
-                    schema: SchemaId(1356u32),
+                    schema: SchemaId(1407u32),
                 },
                 Property {
                     name: "notAfter",
@@ -4632,11 +4632,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1357u32),
+                    schema: SchemaId(1408u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1358u32),
+                    schema: SchemaId(1409u32),
                 },
                 Property {
                     name: "metadata",
@@ -4655,15 +4655,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1359u32),
+                    schema: SchemaId(1410u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1360u32),
+                    schema: SchemaId(1411u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1361u32),
+                    schema: SchemaId(1412u32),
                 },
                 Property {
                     name: "metadata",
@@ -4683,19 +4683,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "holderIdentity",
-                    schema: SchemaId(1362u32),
+                    schema: SchemaId(1413u32),
                 },
                 Property {
                     name: "leaseDurationSeconds",
-                    schema: SchemaId(1363u32),
+                    schema: SchemaId(1414u32),
                 },
                 Property {
                     name: "leaseTransitions",
-                    schema: SchemaId(1364u32),
+                    schema: SchemaId(1415u32),
                 },
                 Property {
                     name: "preferredHolder",
-                    schema: SchemaId(1365u32),
+                    schema: SchemaId(1416u32),
                 },
                 Property {
                     name: "renewTime",
@@ -4703,7 +4703,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "strategy",
-                    schema: SchemaId(1366u32),
+                    schema: SchemaId(1417u32),
                 },
             ],
             ty: Type::Object,
@@ -4714,11 +4714,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1367u32),
+                    schema: SchemaId(1418u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1368u32),
+                    schema: SchemaId(1419u32),
                 },
                 Property {
                     name: "metadata",
@@ -4738,15 +4738,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1369u32),
+                    schema: SchemaId(1420u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1370u32),
+                    schema: SchemaId(1421u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1371u32),
+                    schema: SchemaId(1422u32),
                 },
                 Property {
                     name: "metadata",
@@ -4762,15 +4762,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "binaryVersion",
-                    schema: SchemaId(1372u32),
+                    schema: SchemaId(1423u32),
                 },
                 Property {
                     name: "emulationVersion",
-                    schema: SchemaId(1373u32),
+                    schema: SchemaId(1424u32),
                 },
                 Property {
                     name: "leaseName",
-                    schema: SchemaId(1374u32),
+                    schema: SchemaId(1425u32),
                 },
                 Property {
                     name: "pingTime",
@@ -4782,7 +4782,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "strategy",
-                    schema: SchemaId(1375u32),
+                    schema: SchemaId(1426u32),
                 },
             ],
             required: &["leaseName", "binaryVersion", "strategy"],
@@ -4794,11 +4794,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1376u32),
+                    schema: SchemaId(1427u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1377u32),
+                    schema: SchemaId(1428u32),
                 },
                 Property {
                     name: "metadata",
@@ -4818,15 +4818,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1378u32),
+                    schema: SchemaId(1429u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1379u32),
+                    schema: SchemaId(1430u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1380u32),
+                    schema: SchemaId(1431u32),
                 },
                 Property {
                     name: "metadata",
@@ -4842,15 +4842,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "binaryVersion",
-                    schema: SchemaId(1381u32),
+                    schema: SchemaId(1432u32),
                 },
                 Property {
                     name: "emulationVersion",
-                    schema: SchemaId(1382u32),
+                    schema: SchemaId(1433u32),
                 },
                 Property {
                     name: "leaseName",
-                    schema: SchemaId(1383u32),
+                    schema: SchemaId(1434u32),
                 },
                 Property {
                     name: "pingTime",
@@ -4862,7 +4862,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "strategy",
-                    schema: SchemaId(1384u32),
+                    schema: SchemaId(1435u32),
                 },
             ],
             required: &["leaseName", "binaryVersion", "strategy"],
@@ -4874,19 +4874,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "fsType",
-                    schema: SchemaId(1385u32),
+                    schema: SchemaId(1436u32),
                 },
                 Property {
                     name: "partition",
-                    schema: SchemaId(1386u32),
+                    schema: SchemaId(1437u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(1387u32),
+                    schema: SchemaId(1438u32),
                 },
                 Property {
                     name: "volumeID",
-                    schema: SchemaId(1388u32),
+                    schema: SchemaId(1439u32),
                 },
             ],
             required: &["volumeID"],
@@ -4917,11 +4917,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "localhostProfile",
-                    schema: SchemaId(1389u32),
+                    schema: SchemaId(1440u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1390u32),
+                    schema: SchemaId(1441u32),
                 },
             ],
             required: &["type"],
@@ -4933,11 +4933,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "devicePath",
-                    schema: SchemaId(1391u32),
+                    schema: SchemaId(1442u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(1392u32),
+                    schema: SchemaId(1443u32),
                 },
             ],
             required: &["name", "devicePath"],
@@ -4949,27 +4949,27 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "cachingMode",
-                    schema: SchemaId(1393u32),
+                    schema: SchemaId(1444u32),
                 },
                 Property {
                     name: "diskName",
-                    schema: SchemaId(1394u32),
+                    schema: SchemaId(1445u32),
                 },
                 Property {
                     name: "diskURI",
-                    schema: SchemaId(1395u32),
+                    schema: SchemaId(1446u32),
                 },
                 Property {
                     name: "fsType",
-                    schema: SchemaId(1396u32),
+                    schema: SchemaId(1447u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1397u32),
+                    schema: SchemaId(1448u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(1398u32),
+                    schema: SchemaId(1449u32),
                 },
             ],
             required: &["diskName", "diskURI"],
@@ -4981,19 +4981,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(1399u32),
+                    schema: SchemaId(1450u32),
                 },
                 Property {
                     name: "secretName",
-                    schema: SchemaId(1400u32),
+                    schema: SchemaId(1451u32),
                 },
                 Property {
                     name: "secretNamespace",
-                    schema: SchemaId(1401u32),
+                    schema: SchemaId(1452u32),
                 },
                 Property {
                     name: "shareName",
-                    schema: SchemaId(1402u32),
+                    schema: SchemaId(1453u32),
                 },
             ],
             required: &["secretName", "shareName"],
@@ -5005,15 +5005,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(1403u32),
+                    schema: SchemaId(1454u32),
                 },
                 Property {
                     name: "secretName",
-                    schema: SchemaId(1404u32),
+                    schema: SchemaId(1455u32),
                 },
                 Property {
                     name: "shareName",
-                    schema: SchemaId(1405u32),
+                    schema: SchemaId(1456u32),
                 },
             ],
             required: &["secretName", "shareName"],
@@ -5025,11 +5025,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1406u32),
+                    schema: SchemaId(1457u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1407u32),
+                    schema: SchemaId(1458u32),
                 },
                 Property {
                     name: "metadata",
@@ -5057,11 +5057,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "driver",
-                    schema: SchemaId(1408u32),
+                    schema: SchemaId(1459u32),
                 },
                 Property {
                     name: "fsType",
-                    schema: SchemaId(1409u32),
+                    schema: SchemaId(1460u32),
                 },
                 Property {
                     name: "nodeExpandSecretRef",
@@ -5077,15 +5077,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(1410u32),
+                    schema: SchemaId(1461u32),
                 },
                 Property {
                     name: "volumeAttributes",
-                    schema: SchemaId(1411u32),
+                    schema: SchemaId(1462u32),
                 },
                 Property {
                     name: "volumeHandle",
-                    schema: SchemaId(1413u32),
+                    schema: SchemaId(1464u32),
                 },
             ],
             required: &["driver", "volumeHandle"],
@@ -5097,11 +5097,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "driver",
-                    schema: SchemaId(1414u32),
+                    schema: SchemaId(1465u32),
                 },
                 Property {
                     name: "fsType",
-                    schema: SchemaId(1415u32),
+                    schema: SchemaId(1466u32),
                 },
                 Property {
                     name: "nodePublishSecretRef",
@@ -5109,11 +5109,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(1416u32),
+                    schema: SchemaId(1467u32),
                 },
                 Property {
                     name: "volumeAttributes",
-                    schema: SchemaId(1417u32),
+                    schema: SchemaId(1468u32),
                 },
             ],
             required: &["driver"],
@@ -5125,11 +5125,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "add",
-                    schema: SchemaId(1419u32),
+                    schema: SchemaId(1470u32),
                 },
                 Property {
                     name: "drop",
-                    schema: SchemaId(1421u32),
+                    schema: SchemaId(1472u32),
                 },
             ],
             ty: Type::Object,
@@ -5140,19 +5140,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "monitors",
-                    schema: SchemaId(1423u32),
+                    schema: SchemaId(1474u32),
                 },
                 Property {
                     name: "path",
-                    schema: SchemaId(1425u32),
+                    schema: SchemaId(1476u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(1426u32),
+                    schema: SchemaId(1477u32),
                 },
                 Property {
                     name: "secretFile",
-                    schema: SchemaId(1427u32),
+                    schema: SchemaId(1478u32),
                 },
                 Property {
                     name: "secretRef",
@@ -5160,7 +5160,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "user",
-                    schema: SchemaId(1428u32),
+                    schema: SchemaId(1479u32),
                 },
             ],
             required: &["monitors"],
@@ -5172,19 +5172,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "monitors",
-                    schema: SchemaId(1429u32),
+                    schema: SchemaId(1480u32),
                 },
                 Property {
                     name: "path",
-                    schema: SchemaId(1431u32),
+                    schema: SchemaId(1482u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(1432u32),
+                    schema: SchemaId(1483u32),
                 },
                 Property {
                     name: "secretFile",
-                    schema: SchemaId(1433u32),
+                    schema: SchemaId(1484u32),
                 },
                 Property {
                     name: "secretRef",
@@ -5192,7 +5192,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "user",
-                    schema: SchemaId(1434u32),
+                    schema: SchemaId(1485u32),
                 },
             ],
             required: &["monitors"],
@@ -5204,11 +5204,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "fsType",
-                    schema: SchemaId(1435u32),
+                    schema: SchemaId(1486u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(1436u32),
+                    schema: SchemaId(1487u32),
                 },
                 Property {
                     name: "secretRef",
@@ -5216,7 +5216,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "volumeID",
-                    schema: SchemaId(1437u32),
+                    schema: SchemaId(1488u32),
                 },
             ],
             required: &["volumeID"],
@@ -5228,11 +5228,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "fsType",
-                    schema: SchemaId(1438u32),
+                    schema: SchemaId(1489u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(1439u32),
+                    schema: SchemaId(1490u32),
                 },
                 Property {
                     name: "secretRef",
@@ -5240,7 +5240,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "volumeID",
-                    schema: SchemaId(1440u32),
+                    schema: SchemaId(1491u32),
                 },
             ],
             required: &["volumeID"],
@@ -5252,7 +5252,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "timeoutSeconds",
-                    schema: SchemaId(1441u32),
+                    schema: SchemaId(1492u32),
                 },
             ],
             ty: Type::Object,
@@ -5267,19 +5267,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(1442u32),
+                    schema: SchemaId(1493u32),
                 },
                 Property {
                     name: "optional",
-                    schema: SchemaId(1443u32),
+                    schema: SchemaId(1494u32),
                 },
                 Property {
                     name: "path",
-                    schema: SchemaId(1444u32),
+                    schema: SchemaId(1495u32),
                 },
                 Property {
                     name: "signerName",
-                    schema: SchemaId(1445u32),
+                    schema: SchemaId(1496u32),
                 },
             ],
             required: &["path"],
@@ -5291,19 +5291,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "error",
-                    schema: SchemaId(1446u32),
+                    schema: SchemaId(1497u32),
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(1447u32),
+                    schema: SchemaId(1498u32),
                 },
                 Property {
                     name: "status",
-                    schema: SchemaId(1448u32),
+                    schema: SchemaId(1499u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1449u32),
+                    schema: SchemaId(1500u32),
                 },
             ],
             required: &["type", "status"],
@@ -5315,15 +5315,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1450u32),
+                    schema: SchemaId(1501u32),
                 },
                 Property {
                     name: "conditions",
-                    schema: SchemaId(1451u32),
+                    schema: SchemaId(1502u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1452u32),
+                    schema: SchemaId(1503u32),
                 },
                 Property {
                     name: "metadata",
@@ -5338,15 +5338,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1453u32),
+                    schema: SchemaId(1504u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1454u32),
+                    schema: SchemaId(1505u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1455u32),
+                    schema: SchemaId(1506u32),
                 },
                 Property {
                     name: "metadata",
@@ -5362,23 +5362,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1456u32),
+                    schema: SchemaId(1507u32),
                 },
                 Property {
                     name: "binaryData",
-                    schema: SchemaId(1457u32),
+                    schema: SchemaId(1508u32),
                 },
                 Property {
                     name: "data",
-                    schema: SchemaId(1459u32),
+                    schema: SchemaId(1510u32),
                 },
                 Property {
                     name: "immutable",
-                    schema: SchemaId(1461u32),
+                    schema: SchemaId(1512u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1462u32),
+                    schema: SchemaId(1513u32),
                 },
                 Property {
                     name: "metadata",
@@ -5393,11 +5393,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(1463u32),
+                    schema: SchemaId(1514u32),
                 },
                 Property {
                     name: "optional",
-                    schema: SchemaId(1464u32),
+                    schema: SchemaId(1515u32),
                 },
             ],
             ty: Type::Object,
@@ -5408,15 +5408,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "key",
-                    schema: SchemaId(1465u32),
+                    schema: SchemaId(1516u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(1466u32),
+                    schema: SchemaId(1517u32),
                 },
                 Property {
                     name: "optional",
-                    schema: SchemaId(1467u32),
+                    schema: SchemaId(1518u32),
                 },
             ],
             required: &["key"],
@@ -5429,15 +5429,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1468u32),
+                    schema: SchemaId(1519u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1469u32),
+                    schema: SchemaId(1520u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1470u32),
+                    schema: SchemaId(1521u32),
                 },
                 Property {
                     name: "metadata",
@@ -5453,23 +5453,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "kubeletConfigKey",
-                    schema: SchemaId(1471u32),
+                    schema: SchemaId(1522u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(1472u32),
+                    schema: SchemaId(1523u32),
                 },
                 Property {
                     name: "namespace",
-                    schema: SchemaId(1473u32),
+                    schema: SchemaId(1524u32),
                 },
                 Property {
                     name: "resourceVersion",
-                    schema: SchemaId(1474u32),
+                    schema: SchemaId(1525u32),
                 },
                 Property {
                     name: "uid",
-                    schema: SchemaId(1475u32),
+                    schema: SchemaId(1526u32),
                 },
             ],
             required: &["namespace", "name", "kubeletConfigKey"],
@@ -5481,15 +5481,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "items",
-                    schema: SchemaId(1476u32),
+                    schema: SchemaId(1527u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(1477u32),
+                    schema: SchemaId(1528u32),
                 },
                 Property {
                     name: "optional",
-                    schema: SchemaId(1478u32),
+                    schema: SchemaId(1529u32),
                 },
             ],
             ty: Type::Object,
@@ -5500,19 +5500,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "defaultMode",
-                    schema: SchemaId(1479u32),
+                    schema: SchemaId(1530u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1480u32),
+                    schema: SchemaId(1531u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(1481u32),
+                    schema: SchemaId(1532u32),
                 },
                 Property {
                     name: "optional",
-                    schema: SchemaId(1482u32),
+                    schema: SchemaId(1533u32),
                 },
             ],
             ty: Type::Object,
@@ -5523,27 +5523,27 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "args",
-                    schema: SchemaId(1483u32),
+                    schema: SchemaId(1534u32),
                 },
                 Property {
                     name: "command",
-                    schema: SchemaId(1485u32),
+                    schema: SchemaId(1536u32),
                 },
                 Property {
                     name: "env",
-                    schema: SchemaId(1487u32),
+                    schema: SchemaId(1538u32),
                 },
                 Property {
                     name: "envFrom",
-                    schema: SchemaId(1488u32),
+                    schema: SchemaId(1539u32),
                 },
                 Property {
                     name: "image",
-                    schema: SchemaId(1489u32),
+                    schema: SchemaId(1540u32),
                 },
                 Property {
                     name: "imagePullPolicy",
-                    schema: SchemaId(1490u32),
+                    schema: SchemaId(1541u32),
                 },
                 Property {
                     name: "lifecycle",
@@ -5555,11 +5555,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(1491u32),
+                    schema: SchemaId(1542u32),
                 },
                 Property {
                     name: "ports",
-                    schema: SchemaId(1492u32),
+                    schema: SchemaId(1543u32),
                 },
                 Property {
                     name: "readinessProbe",
@@ -5567,7 +5567,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "resizePolicy",
-                    schema: SchemaId(1493u32),
+                    schema: SchemaId(1544u32),
                 },
                 Property {
                     name: "resources",
@@ -5575,11 +5575,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "restartPolicy",
-                    schema: SchemaId(1494u32),
+                    schema: SchemaId(1545u32),
                 },
                 Property {
                     name: "restartPolicyRules",
-                    schema: SchemaId(1495u32),
+                    schema: SchemaId(1546u32),
                 },
                 Property {
                     name: "securityContext",
@@ -5591,35 +5591,35 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "stdin",
-                    schema: SchemaId(1496u32),
+                    schema: SchemaId(1547u32),
                 },
                 Property {
                     name: "stdinOnce",
-                    schema: SchemaId(1497u32),
+                    schema: SchemaId(1548u32),
                 },
                 Property {
                     name: "terminationMessagePath",
-                    schema: SchemaId(1498u32),
+                    schema: SchemaId(1549u32),
                 },
                 Property {
                     name: "terminationMessagePolicy",
-                    schema: SchemaId(1499u32),
+                    schema: SchemaId(1550u32),
                 },
                 Property {
                     name: "tty",
-                    schema: SchemaId(1500u32),
+                    schema: SchemaId(1551u32),
                 },
                 Property {
                     name: "volumeDevices",
-                    schema: SchemaId(1501u32),
+                    schema: SchemaId(1552u32),
                 },
                 Property {
                     name: "volumeMounts",
-                    schema: SchemaId(1502u32),
+                    schema: SchemaId(1553u32),
                 },
                 Property {
                     name: "workingDir",
-                    schema: SchemaId(1503u32),
+                    schema: SchemaId(1554u32),
                 },
             ],
             required: &["name"],
@@ -5631,15 +5631,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "containerName",
-                    schema: SchemaId(1504u32),
+                    schema: SchemaId(1555u32),
                 },
                 Property {
                     name: "requestName",
-                    schema: SchemaId(1505u32),
+                    schema: SchemaId(1556u32),
                 },
                 Property {
                     name: "resourceName",
-                    schema: SchemaId(1506u32),
+                    schema: SchemaId(1557u32),
                 },
             ],
             required: &["containerName", "resourceName", "requestName"],
@@ -5651,11 +5651,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "names",
-                    schema: SchemaId(1507u32),
+                    schema: SchemaId(1558u32),
                 },
                 Property {
                     name: "sizeBytes",
-                    schema: SchemaId(1509u32),
+                    schema: SchemaId(1560u32),
                 },
             ],
             ty: Type::Object,
@@ -5666,23 +5666,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "containerPort",
-                    schema: SchemaId(1510u32),
+                    schema: SchemaId(1561u32),
                 },
                 Property {
                     name: "hostIP",
-                    schema: SchemaId(1511u32),
+                    schema: SchemaId(1562u32),
                 },
                 Property {
                     name: "hostPort",
-                    schema: SchemaId(1512u32),
+                    schema: SchemaId(1563u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(1513u32),
+                    schema: SchemaId(1564u32),
                 },
                 Property {
                     name: "protocol",
-                    schema: SchemaId(1514u32),
+                    schema: SchemaId(1565u32),
                 },
             ],
             required: &["containerPort"],
@@ -5694,11 +5694,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "resourceName",
-                    schema: SchemaId(1515u32),
+                    schema: SchemaId(1566u32),
                 },
                 Property {
                     name: "restartPolicy",
-                    schema: SchemaId(1516u32),
+                    schema: SchemaId(1567u32),
                 },
             ],
             required: &["resourceName", "restartPolicy"],
@@ -5710,7 +5710,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "action",
-                    schema: SchemaId(1517u32),
+                    schema: SchemaId(1568u32),
                 },
                 Property {
                     name: "exitCodes",
@@ -5726,11 +5726,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "operator",
-                    schema: SchemaId(1518u32),
+                    schema: SchemaId(1569u32),
                 },
                 Property {
                     name: "values",
-                    schema: SchemaId(1519u32),
+                    schema: SchemaId(1570u32),
                 },
             ],
             required: &["operator"],
@@ -5772,11 +5772,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "containerID",
-                    schema: SchemaId(1521u32),
+                    schema: SchemaId(1572u32),
                 },
                 Property {
                     name: "exitCode",
-                    schema: SchemaId(1522u32),
+                    schema: SchemaId(1573u32),
                 },
                 Property {
                     name: "finishedAt",
@@ -5784,15 +5784,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(1523u32),
+                    schema: SchemaId(1574u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(1524u32),
+                    schema: SchemaId(1575u32),
                 },
                 Property {
                     name: "signal",
-                    schema: SchemaId(1525u32),
+                    schema: SchemaId(1576u32),
                 },
                 Property {
                     name: "startedAt",
@@ -5808,11 +5808,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "message",
-                    schema: SchemaId(1526u32),
+                    schema: SchemaId(1577u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(1527u32),
+                    schema: SchemaId(1578u32),
                 },
             ],
             ty: Type::Object,
@@ -5823,23 +5823,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "allocatedResources",
-                    schema: SchemaId(1528u32),
+                    schema: SchemaId(1579u32),
                 },
                 Property {
                     name: "allocatedResourcesStatus",
-                    schema: SchemaId(1529u32),
+                    schema: SchemaId(1580u32),
                 },
                 Property {
                     name: "containerID",
-                    schema: SchemaId(1530u32),
+                    schema: SchemaId(1581u32),
                 },
                 Property {
                     name: "image",
-                    schema: SchemaId(1531u32),
+                    schema: SchemaId(1582u32),
                 },
                 Property {
                     name: "imageID",
-                    schema: SchemaId(1532u32),
+                    schema: SchemaId(1583u32),
                 },
                 Property {
                     name: "lastState",
@@ -5847,11 +5847,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(1533u32),
+                    schema: SchemaId(1584u32),
                 },
                 Property {
                     name: "ready",
-                    schema: SchemaId(1534u32),
+                    schema: SchemaId(1585u32),
                 },
                 Property {
                     name: "resources",
@@ -5859,11 +5859,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "restartCount",
-                    schema: SchemaId(1535u32),
+                    schema: SchemaId(1586u32),
                 },
                 Property {
                     name: "started",
-                    schema: SchemaId(1536u32),
+                    schema: SchemaId(1587u32),
                 },
                 Property {
                     name: "state",
@@ -5871,7 +5871,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "stopSignal",
-                    schema: SchemaId(1537u32),
+                    schema: SchemaId(1588u32),
                 },
                 Property {
                     name: "user",
@@ -5879,7 +5879,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "volumeMounts",
-                    schema: SchemaId(1538u32),
+                    schema: SchemaId(1589u32),
                 },
             ],
             required: &["name", "ready", "restartCount", "image", "imageID"],
@@ -5902,7 +5902,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "Port",
-                    schema: SchemaId(1539u32),
+                    schema: SchemaId(1590u32),
                 },
             ],
             required: &["Port"],
@@ -5914,7 +5914,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "items",
-                    schema: SchemaId(1540u32),
+                    schema: SchemaId(1591u32),
                 },
             ],
             ty: Type::Object,
@@ -5929,11 +5929,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "mode",
-                    schema: SchemaId(1541u32),
+                    schema: SchemaId(1592u32),
                 },
                 Property {
                     name: "path",
-                    schema: SchemaId(1542u32),
+                    schema: SchemaId(1593u32),
                 },
                 Property {
                     name: "resourceFieldRef",
@@ -5949,11 +5949,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "defaultMode",
-                    schema: SchemaId(1543u32),
+                    schema: SchemaId(1594u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1544u32),
+                    schema: SchemaId(1595u32),
                 },
             ],
             ty: Type::Object,
@@ -5964,7 +5964,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "medium",
-                    schema: SchemaId(1545u32),
+                    schema: SchemaId(1596u32),
                 },
                 Property {
                     name: "sizeLimit",
@@ -5979,15 +5979,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "hostname",
-                    schema: SchemaId(1546u32),
+                    schema: SchemaId(1597u32),
                 },
                 Property {
                     name: "ip",
-                    schema: SchemaId(1547u32),
+                    schema: SchemaId(1598u32),
                 },
                 Property {
                     name: "nodeName",
-                    schema: SchemaId(1548u32),
+                    schema: SchemaId(1599u32),
                 },
                 Property {
                     name: "targetRef",
@@ -6004,19 +6004,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "appProtocol",
-                    schema: SchemaId(1549u32),
+                    schema: SchemaId(1600u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(1550u32),
+                    schema: SchemaId(1601u32),
                 },
                 Property {
                     name: "port",
-                    schema: SchemaId(1551u32),
+                    schema: SchemaId(1602u32),
                 },
                 Property {
                     name: "protocol",
-                    schema: SchemaId(1552u32),
+                    schema: SchemaId(1603u32),
                 },
             ],
             required: &["port"],
@@ -6029,15 +6029,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "addresses",
-                    schema: SchemaId(1553u32),
+                    schema: SchemaId(1604u32),
                 },
                 Property {
                     name: "notReadyAddresses",
-                    schema: SchemaId(1554u32),
+                    schema: SchemaId(1605u32),
                 },
                 Property {
                     name: "ports",
-                    schema: SchemaId(1555u32),
+                    schema: SchemaId(1606u32),
                 },
             ],
             ty: Type::Object,
@@ -6048,11 +6048,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1556u32),
+                    schema: SchemaId(1607u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1557u32),
+                    schema: SchemaId(1608u32),
                 },
                 Property {
                     name: "metadata",
@@ -6060,7 +6060,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "subsets",
-                    schema: SchemaId(1558u32),
+                    schema: SchemaId(1609u32),
                 },
             ],
             ty: Type::Object,
@@ -6071,15 +6071,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1559u32),
+                    schema: SchemaId(1610u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1560u32),
+                    schema: SchemaId(1611u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1561u32),
+                    schema: SchemaId(1612u32),
                 },
                 Property {
                     name: "metadata",
@@ -6099,7 +6099,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "prefix",
-                    schema: SchemaId(1562u32),
+                    schema: SchemaId(1613u32),
                 },
                 Property {
                     name: "secretRef",
@@ -6114,11 +6114,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(1563u32),
+                    schema: SchemaId(1614u32),
                 },
                 Property {
                     name: "value",
-                    schema: SchemaId(1564u32),
+                    schema: SchemaId(1615u32),
                 },
                 Property {
                     name: "valueFrom",
@@ -6161,27 +6161,27 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "args",
-                    schema: SchemaId(1565u32),
+                    schema: SchemaId(1616u32),
                 },
                 Property {
                     name: "command",
-                    schema: SchemaId(1567u32),
+                    schema: SchemaId(1618u32),
                 },
                 Property {
                     name: "env",
-                    schema: SchemaId(1569u32),
+                    schema: SchemaId(1620u32),
                 },
                 Property {
                     name: "envFrom",
-                    schema: SchemaId(1570u32),
+                    schema: SchemaId(1621u32),
                 },
                 Property {
                     name: "image",
-                    schema: SchemaId(1571u32),
+                    schema: SchemaId(1622u32),
                 },
                 Property {
                     name: "imagePullPolicy",
-                    schema: SchemaId(1572u32),
+                    schema: SchemaId(1623u32),
                 },
                 Property {
                     name: "lifecycle",
@@ -6193,11 +6193,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(1573u32),
+                    schema: SchemaId(1624u32),
                 },
                 Property {
                     name: "ports",
-                    schema: SchemaId(1574u32),
+                    schema: SchemaId(1625u32),
                 },
                 Property {
                     name: "readinessProbe",
@@ -6205,7 +6205,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "resizePolicy",
-                    schema: SchemaId(1575u32),
+                    schema: SchemaId(1626u32),
                 },
                 Property {
                     name: "resources",
@@ -6213,11 +6213,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "restartPolicy",
-                    schema: SchemaId(1576u32),
+                    schema: SchemaId(1627u32),
                 },
                 Property {
                     name: "restartPolicyRules",
-                    schema: SchemaId(1577u32),
+                    schema: SchemaId(1628u32),
                 },
                 Property {
                     name: "securityContext",
@@ -6229,39 +6229,39 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "stdin",
-                    schema: SchemaId(1578u32),
+                    schema: SchemaId(1629u32),
                 },
                 Property {
                     name: "stdinOnce",
-                    schema: SchemaId(1579u32),
+                    schema: SchemaId(1630u32),
                 },
                 Property {
                     name: "targetContainerName",
-                    schema: SchemaId(1580u32),
+                    schema: SchemaId(1631u32),
                 },
                 Property {
                     name: "terminationMessagePath",
-                    schema: SchemaId(1581u32),
+                    schema: SchemaId(1632u32),
                 },
                 Property {
                     name: "terminationMessagePolicy",
-                    schema: SchemaId(1582u32),
+                    schema: SchemaId(1633u32),
                 },
                 Property {
                     name: "tty",
-                    schema: SchemaId(1583u32),
+                    schema: SchemaId(1634u32),
                 },
                 Property {
                     name: "volumeDevices",
-                    schema: SchemaId(1584u32),
+                    schema: SchemaId(1635u32),
                 },
                 Property {
                     name: "volumeMounts",
-                    schema: SchemaId(1585u32),
+                    schema: SchemaId(1636u32),
                 },
                 Property {
                     name: "workingDir",
-                    schema: SchemaId(1586u32),
+                    schema: SchemaId(1637u32),
                 },
             ],
             required: &["name"],
@@ -6284,15 +6284,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "action",
-                    schema: SchemaId(1587u32),
+                    schema: SchemaId(1638u32),
                 },
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1588u32),
+                    schema: SchemaId(1639u32),
                 },
                 Property {
                     name: "count",
-                    schema: SchemaId(1589u32),
+                    schema: SchemaId(1640u32),
                 },
                 Property {
                     name: "eventTime",
@@ -6308,7 +6308,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1590u32),
+                    schema: SchemaId(1641u32),
                 },
                 Property {
                     name: "lastTimestamp",
@@ -6316,7 +6316,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(1591u32),
+                    schema: SchemaId(1642u32),
                 },
                 Property {
                     name: "metadata",
@@ -6324,7 +6324,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(1592u32),
+                    schema: SchemaId(1643u32),
                 },
                 Property {
                     name: "related",
@@ -6332,11 +6332,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "reportingComponent",
-                    schema: SchemaId(1593u32),
+                    schema: SchemaId(1644u32),
                 },
                 Property {
                     name: "reportingInstance",
-                    schema: SchemaId(1594u32),
+                    schema: SchemaId(1645u32),
                 },
                 Property {
                     name: "series",
@@ -6348,7 +6348,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1595u32),
+                    schema: SchemaId(1646u32),
                 },
             ],
             required: &["metadata", "involvedObject"],
@@ -6360,15 +6360,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1596u32),
+                    schema: SchemaId(1647u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1597u32),
+                    schema: SchemaId(1648u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1598u32),
+                    schema: SchemaId(1649u32),
                 },
                 Property {
                     name: "metadata",
@@ -6384,7 +6384,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "count",
-                    schema: SchemaId(1599u32),
+                    schema: SchemaId(1650u32),
                 },
                 Property {
                     name: "lastObservedTime",
@@ -6399,11 +6399,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "component",
-                    schema: SchemaId(1600u32),
+                    schema: SchemaId(1651u32),
                 },
                 Property {
                     name: "host",
-                    schema: SchemaId(1601u32),
+                    schema: SchemaId(1652u32),
                 },
             ],
             ty: Type::Object,
@@ -6414,7 +6414,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "command",
-                    schema: SchemaId(1602u32),
+                    schema: SchemaId(1653u32),
                 },
             ],
             ty: Type::Object,
@@ -6425,23 +6425,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "fsType",
-                    schema: SchemaId(1604u32),
+                    schema: SchemaId(1655u32),
                 },
                 Property {
                     name: "lun",
-                    schema: SchemaId(1605u32),
+                    schema: SchemaId(1656u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(1606u32),
+                    schema: SchemaId(1657u32),
                 },
                 Property {
                     name: "targetWWNs",
-                    schema: SchemaId(1607u32),
+                    schema: SchemaId(1658u32),
                 },
                 Property {
                     name: "wwids",
-                    schema: SchemaId(1609u32),
+                    schema: SchemaId(1660u32),
                 },
             ],
             ty: Type::Object,
@@ -6452,19 +6452,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "key",
-                    schema: SchemaId(1611u32),
+                    schema: SchemaId(1662u32),
                 },
                 Property {
                     name: "optional",
-                    schema: SchemaId(1612u32),
+                    schema: SchemaId(1663u32),
                 },
                 Property {
                     name: "path",
-                    schema: SchemaId(1613u32),
+                    schema: SchemaId(1664u32),
                 },
                 Property {
                     name: "volumeName",
-                    schema: SchemaId(1614u32),
+                    schema: SchemaId(1665u32),
                 },
             ],
             required: &["volumeName", "path", "key"],
@@ -6477,19 +6477,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "driver",
-                    schema: SchemaId(1615u32),
+                    schema: SchemaId(1666u32),
                 },
                 Property {
                     name: "fsType",
-                    schema: SchemaId(1616u32),
+                    schema: SchemaId(1667u32),
                 },
                 Property {
                     name: "options",
-                    schema: SchemaId(1617u32),
+                    schema: SchemaId(1668u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(1619u32),
+                    schema: SchemaId(1670u32),
                 },
                 Property {
                     name: "secretRef",
@@ -6505,19 +6505,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "driver",
-                    schema: SchemaId(1620u32),
+                    schema: SchemaId(1671u32),
                 },
                 Property {
                     name: "fsType",
-                    schema: SchemaId(1621u32),
+                    schema: SchemaId(1672u32),
                 },
                 Property {
                     name: "options",
-                    schema: SchemaId(1622u32),
+                    schema: SchemaId(1673u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(1624u32),
+                    schema: SchemaId(1675u32),
                 },
                 Property {
                     name: "secretRef",
@@ -6533,11 +6533,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "datasetName",
-                    schema: SchemaId(1625u32),
+                    schema: SchemaId(1676u32),
                 },
                 Property {
                     name: "datasetUUID",
-                    schema: SchemaId(1626u32),
+                    schema: SchemaId(1677u32),
                 },
             ],
             ty: Type::Object,
@@ -6548,19 +6548,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "fsType",
-                    schema: SchemaId(1627u32),
+                    schema: SchemaId(1678u32),
                 },
                 Property {
                     name: "partition",
-                    schema: SchemaId(1628u32),
+                    schema: SchemaId(1679u32),
                 },
                 Property {
                     name: "pdName",
-                    schema: SchemaId(1629u32),
+                    schema: SchemaId(1680u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(1630u32),
+                    schema: SchemaId(1681u32),
                 },
             ],
             required: &["pdName"],
@@ -6572,11 +6572,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "port",
-                    schema: SchemaId(1631u32),
+                    schema: SchemaId(1682u32),
                 },
                 Property {
                     name: "service",
-                    schema: SchemaId(1632u32),
+                    schema: SchemaId(1683u32),
                 },
             ],
             required: &["port"],
@@ -6588,15 +6588,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "directory",
-                    schema: SchemaId(1633u32),
+                    schema: SchemaId(1684u32),
                 },
                 Property {
                     name: "repository",
-                    schema: SchemaId(1634u32),
+                    schema: SchemaId(1685u32),
                 },
                 Property {
                     name: "revision",
-                    schema: SchemaId(1635u32),
+                    schema: SchemaId(1686u32),
                 },
             ],
             required: &["repository"],
@@ -6608,19 +6608,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "endpoints",
-                    schema: SchemaId(1636u32),
+                    schema: SchemaId(1687u32),
                 },
                 Property {
                     name: "endpointsNamespace",
-                    schema: SchemaId(1637u32),
+                    schema: SchemaId(1688u32),
                 },
                 Property {
                     name: "path",
-                    schema: SchemaId(1638u32),
+                    schema: SchemaId(1689u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(1639u32),
+                    schema: SchemaId(1690u32),
                 },
             ],
             required: &["endpoints", "path"],
@@ -6632,15 +6632,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "endpoints",
-                    schema: SchemaId(1640u32),
+                    schema: SchemaId(1691u32),
                 },
                 Property {
                     name: "path",
-                    schema: SchemaId(1641u32),
+                    schema: SchemaId(1692u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(1642u32),
+                    schema: SchemaId(1693u32),
                 },
             ],
             required: &["endpoints", "path"],
@@ -6652,15 +6652,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "host",
-                    schema: SchemaId(1643u32),
+                    schema: SchemaId(1694u32),
                 },
                 Property {
                     name: "httpHeaders",
-                    schema: SchemaId(1644u32),
+                    schema: SchemaId(1695u32),
                 },
                 Property {
                     name: "path",
-                    schema: SchemaId(1645u32),
+                    schema: SchemaId(1696u32),
                 },
                 Property {
                     name: "port",
@@ -6668,7 +6668,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "scheme",
-                    schema: SchemaId(1646u32),
+                    schema: SchemaId(1697u32),
                 },
             ],
             required: &["port"],
@@ -6680,11 +6680,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(1647u32),
+                    schema: SchemaId(1698u32),
                 },
                 Property {
                     name: "value",
-                    schema: SchemaId(1648u32),
+                    schema: SchemaId(1699u32),
                 },
             ],
             required: &["name", "value"],
@@ -6696,11 +6696,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "hostnames",
-                    schema: SchemaId(1649u32),
+                    schema: SchemaId(1700u32),
                 },
                 Property {
                     name: "ip",
-                    schema: SchemaId(1651u32),
+                    schema: SchemaId(1702u32),
                 },
             ],
             required: &["ip"],
@@ -6712,7 +6712,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "ip",
-                    schema: SchemaId(1652u32),
+                    schema: SchemaId(1703u32),
                 },
             ],
             required: &["ip"],
@@ -6724,11 +6724,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "path",
-                    schema: SchemaId(1653u32),
+                    schema: SchemaId(1704u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1654u32),
+                    schema: SchemaId(1705u32),
                 },
             ],
             required: &["path"],
@@ -6740,39 +6740,39 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "chapAuthDiscovery",
-                    schema: SchemaId(1655u32),
+                    schema: SchemaId(1706u32),
                 },
                 Property {
                     name: "chapAuthSession",
-                    schema: SchemaId(1656u32),
+                    schema: SchemaId(1707u32),
                 },
                 Property {
                     name: "fsType",
-                    schema: SchemaId(1657u32),
+                    schema: SchemaId(1708u32),
                 },
                 Property {
                     name: "initiatorName",
-                    schema: SchemaId(1658u32),
+                    schema: SchemaId(1709u32),
                 },
                 Property {
                     name: "iqn",
-                    schema: SchemaId(1659u32),
+                    schema: SchemaId(1710u32),
                 },
                 Property {
                     name: "iscsiInterface",
-                    schema: SchemaId(1660u32),
+                    schema: SchemaId(1711u32),
                 },
                 Property {
                     name: "lun",
-                    schema: SchemaId(1661u32),
+                    schema: SchemaId(1712u32),
                 },
                 Property {
                     name: "portals",
-                    schema: SchemaId(1662u32),
+                    schema: SchemaId(1713u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(1664u32),
+                    schema: SchemaId(1715u32),
                 },
                 Property {
                     name: "secretRef",
@@ -6780,7 +6780,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "targetPortal",
-                    schema: SchemaId(1665u32),
+                    schema: SchemaId(1716u32),
                 },
             ],
             required: &["targetPortal", "iqn", "lun"],
@@ -6792,39 +6792,39 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "chapAuthDiscovery",
-                    schema: SchemaId(1666u32),
+                    schema: SchemaId(1717u32),
                 },
                 Property {
                     name: "chapAuthSession",
-                    schema: SchemaId(1667u32),
+                    schema: SchemaId(1718u32),
                 },
                 Property {
                     name: "fsType",
-                    schema: SchemaId(1668u32),
+                    schema: SchemaId(1719u32),
                 },
                 Property {
                     name: "initiatorName",
-                    schema: SchemaId(1669u32),
+                    schema: SchemaId(1720u32),
                 },
                 Property {
                     name: "iqn",
-                    schema: SchemaId(1670u32),
+                    schema: SchemaId(1721u32),
                 },
                 Property {
                     name: "iscsiInterface",
-                    schema: SchemaId(1671u32),
+                    schema: SchemaId(1722u32),
                 },
                 Property {
                     name: "lun",
-                    schema: SchemaId(1672u32),
+                    schema: SchemaId(1723u32),
                 },
                 Property {
                     name: "portals",
-                    schema: SchemaId(1673u32),
+                    schema: SchemaId(1724u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(1675u32),
+                    schema: SchemaId(1726u32),
                 },
                 Property {
                     name: "secretRef",
@@ -6832,7 +6832,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "targetPortal",
-                    schema: SchemaId(1676u32),
+                    schema: SchemaId(1727u32),
                 },
             ],
             required: &["targetPortal", "iqn", "lun"],
@@ -6844,11 +6844,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "pullPolicy",
-                    schema: SchemaId(1677u32),
+                    schema: SchemaId(1728u32),
                 },
                 Property {
                     name: "reference",
-                    schema: SchemaId(1678u32),
+                    schema: SchemaId(1729u32),
                 },
             ],
             ty: Type::Object,
@@ -6859,7 +6859,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "imageRef",
-                    schema: SchemaId(1679u32),
+                    schema: SchemaId(1730u32),
                 },
             ],
             required: &["imageRef"],
@@ -6871,15 +6871,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "key",
-                    schema: SchemaId(1680u32),
+                    schema: SchemaId(1731u32),
                 },
                 Property {
                     name: "mode",
-                    schema: SchemaId(1681u32),
+                    schema: SchemaId(1732u32),
                 },
                 Property {
                     name: "path",
-                    schema: SchemaId(1682u32),
+                    schema: SchemaId(1733u32),
                 },
             ],
             required: &["key", "path"],
@@ -6899,7 +6899,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "stopSignal",
-                    schema: SchemaId(1683u32),
+                    schema: SchemaId(1734u32),
                 },
             ],
             ty: Type::Object,
@@ -6933,11 +6933,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1684u32),
+                    schema: SchemaId(1735u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1685u32),
+                    schema: SchemaId(1736u32),
                 },
                 Property {
                     name: "metadata",
@@ -6956,27 +6956,27 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "default",
-                    schema: SchemaId(1686u32),
+                    schema: SchemaId(1737u32),
                 },
                 Property {
                     name: "defaultRequest",
-                    schema: SchemaId(1687u32),
+                    schema: SchemaId(1738u32),
                 },
                 Property {
                     name: "max",
-                    schema: SchemaId(1688u32),
+                    schema: SchemaId(1739u32),
                 },
                 Property {
                     name: "maxLimitRequestRatio",
-                    schema: SchemaId(1689u32),
+                    schema: SchemaId(1740u32),
                 },
                 Property {
                     name: "min",
-                    schema: SchemaId(1690u32),
+                    schema: SchemaId(1741u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1691u32),
+                    schema: SchemaId(1742u32),
                 },
             ],
             required: &["type"],
@@ -6988,15 +6988,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1692u32),
+                    schema: SchemaId(1743u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1693u32),
+                    schema: SchemaId(1744u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1694u32),
+                    schema: SchemaId(1745u32),
                 },
                 Property {
                     name: "metadata",
@@ -7012,7 +7012,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "limits",
-                    schema: SchemaId(1695u32),
+                    schema: SchemaId(1746u32),
                 },
             ],
             required: &["limits"],
@@ -7024,15 +7024,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "gid",
-                    schema: SchemaId(1696u32),
+                    schema: SchemaId(1747u32),
                 },
                 Property {
                     name: "supplementalGroups",
-                    schema: SchemaId(1697u32),
+                    schema: SchemaId(1748u32),
                 },
                 Property {
                     name: "uid",
-                    schema: SchemaId(1699u32),
+                    schema: SchemaId(1750u32),
                 },
             ],
             required: &["uid", "gid"],
@@ -7044,19 +7044,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "hostname",
-                    schema: SchemaId(1700u32),
+                    schema: SchemaId(1751u32),
                 },
                 Property {
                     name: "ip",
-                    schema: SchemaId(1701u32),
+                    schema: SchemaId(1752u32),
                 },
                 Property {
                     name: "ipMode",
-                    schema: SchemaId(1702u32),
+                    schema: SchemaId(1753u32),
                 },
                 Property {
                     name: "ports",
-                    schema: SchemaId(1703u32),
+                    schema: SchemaId(1754u32),
                 },
             ],
             ty: Type::Object,
@@ -7067,7 +7067,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "ingress",
-                    schema: SchemaId(1704u32),
+                    schema: SchemaId(1755u32),
                 },
             ],
             ty: Type::Object,
@@ -7078,7 +7078,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(1705u32),
+                    schema: SchemaId(1756u32),
                 },
             ],
             ty: Type::Object,
@@ -7090,11 +7090,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "fsType",
-                    schema: SchemaId(1706u32),
+                    schema: SchemaId(1757u32),
                 },
                 Property {
                     name: "path",
-                    schema: SchemaId(1707u32),
+                    schema: SchemaId(1758u32),
                 },
             ],
             required: &["path"],
@@ -7106,11 +7106,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "status",
-                    schema: SchemaId(1708u32),
+                    schema: SchemaId(1759u32),
                 },
                 Property {
                     name: "targetVolumeAttributesClassName",
-                    schema: SchemaId(1709u32),
+                    schema: SchemaId(1760u32),
                 },
             ],
             required: &["status"],
@@ -7122,15 +7122,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "path",
-                    schema: SchemaId(1710u32),
+                    schema: SchemaId(1761u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(1711u32),
+                    schema: SchemaId(1762u32),
                 },
                 Property {
                     name: "server",
-                    schema: SchemaId(1712u32),
+                    schema: SchemaId(1763u32),
                 },
             ],
             required: &["server", "path"],
@@ -7142,11 +7142,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1713u32),
+                    schema: SchemaId(1764u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1714u32),
+                    schema: SchemaId(1765u32),
                 },
                 Property {
                     name: "metadata",
@@ -7173,19 +7173,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(1715u32),
+                    schema: SchemaId(1766u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(1716u32),
+                    schema: SchemaId(1767u32),
                 },
                 Property {
                     name: "status",
-                    schema: SchemaId(1717u32),
+                    schema: SchemaId(1768u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1718u32),
+                    schema: SchemaId(1769u32),
                 },
             ],
             required: &["type", "status"],
@@ -7197,15 +7197,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1719u32),
+                    schema: SchemaId(1770u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1720u32),
+                    schema: SchemaId(1771u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1721u32),
+                    schema: SchemaId(1772u32),
                 },
                 Property {
                     name: "metadata",
@@ -7221,7 +7221,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "finalizers",
-                    schema: SchemaId(1722u32),
+                    schema: SchemaId(1773u32),
                 },
             ],
             ty: Type::Object,
@@ -7232,11 +7232,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "conditions",
-                    schema: SchemaId(1724u32),
+                    schema: SchemaId(1775u32),
                 },
                 Property {
                     name: "phase",
-                    schema: SchemaId(1725u32),
+                    schema: SchemaId(1776u32),
                 },
             ],
             ty: Type::Object,
@@ -7247,11 +7247,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1726u32),
+                    schema: SchemaId(1777u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1727u32),
+                    schema: SchemaId(1778u32),
                 },
                 Property {
                     name: "metadata",
@@ -7274,11 +7274,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "address",
-                    schema: SchemaId(1728u32),
+                    schema: SchemaId(1779u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1729u32),
+                    schema: SchemaId(1780u32),
                 },
             ],
             required: &["type", "address"],
@@ -7290,7 +7290,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "preferredDuringSchedulingIgnoredDuringExecution",
-                    schema: SchemaId(1730u32),
+                    schema: SchemaId(1781u32),
                 },
                 Property {
                     name: "requiredDuringSchedulingIgnoredDuringExecution",
@@ -7305,15 +7305,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "containers",
-                    schema: SchemaId(1731u32),
+                    schema: SchemaId(1782u32),
                 },
                 Property {
                     name: "resourceClaimName",
-                    schema: SchemaId(1733u32),
+                    schema: SchemaId(1784u32),
                 },
                 Property {
                     name: "resources",
-                    schema: SchemaId(1734u32),
+                    schema: SchemaId(1785u32),
                 },
             ],
             required: &["resourceClaimName", "resources"],
@@ -7333,19 +7333,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(1735u32),
+                    schema: SchemaId(1786u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(1736u32),
+                    schema: SchemaId(1787u32),
                 },
                 Property {
                     name: "status",
-                    schema: SchemaId(1737u32),
+                    schema: SchemaId(1788u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1738u32),
+                    schema: SchemaId(1789u32),
                 },
             ],
             required: &["type", "status"],
@@ -7376,7 +7376,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "error",
-                    schema: SchemaId(1739u32),
+                    schema: SchemaId(1790u32),
                 },
                 Property {
                     name: "lastKnownGood",
@@ -7402,7 +7402,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "supplementalGroupsPolicy",
-                    schema: SchemaId(1740u32),
+                    schema: SchemaId(1791u32),
                 },
             ],
             ty: Type::Object,
@@ -7413,15 +7413,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1741u32),
+                    schema: SchemaId(1792u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1742u32),
+                    schema: SchemaId(1793u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1743u32),
+                    schema: SchemaId(1794u32),
                 },
                 Property {
                     name: "metadata",
@@ -7441,7 +7441,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(1744u32),
+                    schema: SchemaId(1795u32),
                 },
             ],
             ty: Type::Object,
@@ -7452,11 +7452,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "recursiveReadOnlyMounts",
-                    schema: SchemaId(1745u32),
+                    schema: SchemaId(1796u32),
                 },
                 Property {
                     name: "userNamespaces",
-                    schema: SchemaId(1746u32),
+                    schema: SchemaId(1797u32),
                 },
             ],
             ty: Type::Object,
@@ -7467,7 +7467,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "nodeSelectorTerms",
-                    schema: SchemaId(1747u32),
+                    schema: SchemaId(1798u32),
                 },
             ],
             required: &["nodeSelectorTerms"],
@@ -7480,15 +7480,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "key",
-                    schema: SchemaId(1748u32),
+                    schema: SchemaId(1799u32),
                 },
                 Property {
                     name: "operator",
-                    schema: SchemaId(1749u32),
+                    schema: SchemaId(1800u32),
                 },
                 Property {
                     name: "values",
-                    schema: SchemaId(1750u32),
+                    schema: SchemaId(1801u32),
                 },
             ],
             required: &["key", "operator"],
@@ -7500,11 +7500,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "matchExpressions",
-                    schema: SchemaId(1752u32),
+                    schema: SchemaId(1803u32),
                 },
                 Property {
                     name: "matchFields",
-                    schema: SchemaId(1753u32),
+                    schema: SchemaId(1804u32),
                 },
             ],
             ty: Type::Object,
@@ -7520,27 +7520,27 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "externalID",
-                    schema: SchemaId(1754u32),
+                    schema: SchemaId(1805u32),
                 },
                 Property {
                     name: "podCIDR",
-                    schema: SchemaId(1755u32),
+                    schema: SchemaId(1806u32),
                 },
                 Property {
                     name: "podCIDRs",
-                    schema: SchemaId(1756u32),
+                    schema: SchemaId(1807u32),
                 },
                 Property {
                     name: "providerID",
-                    schema: SchemaId(1758u32),
+                    schema: SchemaId(1809u32),
                 },
                 Property {
                     name: "taints",
-                    schema: SchemaId(1759u32),
+                    schema: SchemaId(1810u32),
                 },
                 Property {
                     name: "unschedulable",
-                    schema: SchemaId(1760u32),
+                    schema: SchemaId(1811u32),
                 },
             ],
             ty: Type::Object,
@@ -7551,19 +7551,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "addresses",
-                    schema: SchemaId(1761u32),
+                    schema: SchemaId(1812u32),
                 },
                 Property {
                     name: "allocatable",
-                    schema: SchemaId(1762u32),
+                    schema: SchemaId(1813u32),
                 },
                 Property {
                     name: "capacity",
-                    schema: SchemaId(1763u32),
+                    schema: SchemaId(1814u32),
                 },
                 Property {
                     name: "conditions",
-                    schema: SchemaId(1764u32),
+                    schema: SchemaId(1815u32),
                 },
                 Property {
                     name: "config",
@@ -7575,7 +7575,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "declaredFeatures",
-                    schema: SchemaId(1765u32),
+                    schema: SchemaId(1816u32),
                 },
                 Property {
                     name: "features",
@@ -7583,7 +7583,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "images",
-                    schema: SchemaId(1767u32),
+                    schema: SchemaId(1818u32),
                 },
                 Property {
                     name: "nodeInfo",
@@ -7591,19 +7591,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "phase",
-                    schema: SchemaId(1768u32),
+                    schema: SchemaId(1819u32),
                 },
                 Property {
                     name: "runtimeHandlers",
-                    schema: SchemaId(1769u32),
+                    schema: SchemaId(1820u32),
                 },
                 Property {
                     name: "volumesAttached",
-                    schema: SchemaId(1770u32),
+                    schema: SchemaId(1821u32),
                 },
                 Property {
                     name: "volumesInUse",
-                    schema: SchemaId(1771u32),
+                    schema: SchemaId(1822u32),
                 },
             ],
             ty: Type::Object,
@@ -7614,7 +7614,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "capacity",
-                    schema: SchemaId(1773u32),
+                    schema: SchemaId(1824u32),
                 },
             ],
             ty: Type::Object,
@@ -7625,39 +7625,39 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "architecture",
-                    schema: SchemaId(1774u32),
+                    schema: SchemaId(1825u32),
                 },
                 Property {
                     name: "bootID",
-                    schema: SchemaId(1775u32),
+                    schema: SchemaId(1826u32),
                 },
                 Property {
                     name: "containerRuntimeVersion",
-                    schema: SchemaId(1776u32),
+                    schema: SchemaId(1827u32),
                 },
                 Property {
                     name: "kernelVersion",
-                    schema: SchemaId(1777u32),
+                    schema: SchemaId(1828u32),
                 },
                 Property {
                     name: "kubeProxyVersion",
-                    schema: SchemaId(1778u32),
+                    schema: SchemaId(1829u32),
                 },
                 Property {
                     name: "kubeletVersion",
-                    schema: SchemaId(1779u32),
+                    schema: SchemaId(1830u32),
                 },
                 Property {
                     name: "machineID",
-                    schema: SchemaId(1780u32),
+                    schema: SchemaId(1831u32),
                 },
                 Property {
                     name: "operatingSystem",
-                    schema: SchemaId(1781u32),
+                    schema: SchemaId(1832u32),
                 },
                 Property {
                     name: "osImage",
-                    schema: SchemaId(1782u32),
+                    schema: SchemaId(1833u32),
                 },
                 Property {
                     name: "swap",
@@ -7665,7 +7665,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "systemUUID",
-                    schema: SchemaId(1783u32),
+                    schema: SchemaId(1834u32),
                 },
             ],
             required: &[
@@ -7688,11 +7688,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1784u32),
+                    schema: SchemaId(1835u32),
                 },
                 Property {
                     name: "fieldPath",
-                    schema: SchemaId(1785u32),
+                    schema: SchemaId(1836u32),
                 },
             ],
             required: &["fieldPath"],
@@ -7705,31 +7705,31 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1786u32),
+                    schema: SchemaId(1837u32),
                 },
                 Property {
                     name: "fieldPath",
-                    schema: SchemaId(1787u32),
+                    schema: SchemaId(1838u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1788u32),
+                    schema: SchemaId(1839u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(1789u32),
+                    schema: SchemaId(1840u32),
                 },
                 Property {
                     name: "namespace",
-                    schema: SchemaId(1790u32),
+                    schema: SchemaId(1841u32),
                 },
                 Property {
                     name: "resourceVersion",
-                    schema: SchemaId(1791u32),
+                    schema: SchemaId(1842u32),
                 },
                 Property {
                     name: "uid",
-                    schema: SchemaId(1792u32),
+                    schema: SchemaId(1843u32),
                 },
             ],
             ty: Type::Object,
@@ -7741,11 +7741,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1793u32),
+                    schema: SchemaId(1844u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1794u32),
+                    schema: SchemaId(1845u32),
                 },
                 Property {
                     name: "metadata",
@@ -7768,11 +7768,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1795u32),
+                    schema: SchemaId(1846u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1796u32),
+                    schema: SchemaId(1847u32),
                 },
                 Property {
                     name: "metadata",
@@ -7803,19 +7803,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(1797u32),
+                    schema: SchemaId(1848u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(1798u32),
+                    schema: SchemaId(1849u32),
                 },
                 Property {
                     name: "status",
-                    schema: SchemaId(1799u32),
+                    schema: SchemaId(1850u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1800u32),
+                    schema: SchemaId(1851u32),
                 },
             ],
             required: &["type", "status"],
@@ -7827,15 +7827,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1801u32),
+                    schema: SchemaId(1852u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1802u32),
+                    schema: SchemaId(1853u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1803u32),
+                    schema: SchemaId(1854u32),
                 },
                 Property {
                     name: "metadata",
@@ -7851,7 +7851,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "accessModes",
-                    schema: SchemaId(1804u32),
+                    schema: SchemaId(1855u32),
                 },
                 Property {
                     name: "dataSource",
@@ -7871,19 +7871,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "storageClassName",
-                    schema: SchemaId(1806u32),
+                    schema: SchemaId(1857u32),
                 },
                 Property {
                     name: "volumeAttributesClassName",
-                    schema: SchemaId(1807u32),
+                    schema: SchemaId(1858u32),
                 },
                 Property {
                     name: "volumeMode",
-                    schema: SchemaId(1808u32),
+                    schema: SchemaId(1859u32),
                 },
                 Property {
                     name: "volumeName",
-                    schema: SchemaId(1809u32),
+                    schema: SchemaId(1860u32),
                 },
             ],
             ty: Type::Object,
@@ -7894,27 +7894,27 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "accessModes",
-                    schema: SchemaId(1810u32),
+                    schema: SchemaId(1861u32),
                 },
                 Property {
                     name: "allocatedResourceStatuses",
-                    schema: SchemaId(1812u32),
+                    schema: SchemaId(1863u32),
                 },
                 Property {
                     name: "allocatedResources",
-                    schema: SchemaId(1814u32),
+                    schema: SchemaId(1865u32),
                 },
                 Property {
                     name: "capacity",
-                    schema: SchemaId(1815u32),
+                    schema: SchemaId(1866u32),
                 },
                 Property {
                     name: "conditions",
-                    schema: SchemaId(1816u32),
+                    schema: SchemaId(1867u32),
                 },
                 Property {
                     name: "currentVolumeAttributesClassName",
-                    schema: SchemaId(1817u32),
+                    schema: SchemaId(1868u32),
                 },
                 Property {
                     name: "modifyVolumeStatus",
@@ -7922,7 +7922,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "phase",
-                    schema: SchemaId(1818u32),
+                    schema: SchemaId(1869u32),
                 },
             ],
             ty: Type::Object,
@@ -7949,11 +7949,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "claimName",
-                    schema: SchemaId(1819u32),
+                    schema: SchemaId(1870u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(1820u32),
+                    schema: SchemaId(1871u32),
                 },
             ],
             required: &["claimName"],
@@ -7965,15 +7965,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1821u32),
+                    schema: SchemaId(1872u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1822u32),
+                    schema: SchemaId(1873u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1823u32),
+                    schema: SchemaId(1874u32),
                 },
                 Property {
                     name: "metadata",
@@ -7989,7 +7989,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "accessModes",
-                    schema: SchemaId(1824u32),
+                    schema: SchemaId(1875u32),
                 },
                 Property {
                     name: "awsElasticBlockStore",
@@ -8005,7 +8005,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "capacity",
-                    schema: SchemaId(1826u32),
+                    schema: SchemaId(1877u32),
                 },
                 Property {
                     name: "cephfs",
@@ -8017,7 +8017,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "claimRef",
-                    schema: SchemaId(1827u32),
+                    schema: SchemaId(1878u32),
                 },
                 Property {
                     name: "csi",
@@ -8057,7 +8057,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "mountOptions",
-                    schema: SchemaId(1835u32),
+                    schema: SchemaId(1886u32),
                 },
                 Property {
                     name: "nfs",
@@ -8069,7 +8069,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "persistentVolumeReclaimPolicy",
-                    schema: SchemaId(1837u32),
+                    schema: SchemaId(1888u32),
                 },
                 Property {
                     name: "photonPersistentDisk",
@@ -8093,7 +8093,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "storageClassName",
-                    schema: SchemaId(1838u32),
+                    schema: SchemaId(1889u32),
                 },
                 Property {
                     name: "storageos",
@@ -8101,11 +8101,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "volumeAttributesClassName",
-                    schema: SchemaId(1839u32),
+                    schema: SchemaId(1890u32),
                 },
                 Property {
                     name: "volumeMode",
-                    schema: SchemaId(1840u32),
+                    schema: SchemaId(1891u32),
                 },
                 Property {
                     name: "vsphereVolume",
@@ -8124,15 +8124,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(1841u32),
+                    schema: SchemaId(1892u32),
                 },
                 Property {
                     name: "phase",
-                    schema: SchemaId(1842u32),
+                    schema: SchemaId(1893u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(1843u32),
+                    schema: SchemaId(1894u32),
                 },
             ],
             ty: Type::Object,
@@ -8143,11 +8143,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "fsType",
-                    schema: SchemaId(1844u32),
+                    schema: SchemaId(1895u32),
                 },
                 Property {
                     name: "pdID",
-                    schema: SchemaId(1845u32),
+                    schema: SchemaId(1896u32),
                 },
             ],
             required: &["pdID"],
@@ -8159,11 +8159,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1846u32),
+                    schema: SchemaId(1897u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1847u32),
+                    schema: SchemaId(1898u32),
                 },
                 Property {
                     name: "metadata",
@@ -8186,11 +8186,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "preferredDuringSchedulingIgnoredDuringExecution",
-                    schema: SchemaId(1848u32),
+                    schema: SchemaId(1899u32),
                 },
                 Property {
                     name: "requiredDuringSchedulingIgnoredDuringExecution",
-                    schema: SchemaId(1849u32),
+                    schema: SchemaId(1900u32),
                 },
             ],
             ty: Type::Object,
@@ -8205,11 +8205,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "matchLabelKeys",
-                    schema: SchemaId(1850u32),
+                    schema: SchemaId(1901u32),
                 },
                 Property {
                     name: "mismatchLabelKeys",
-                    schema: SchemaId(1852u32),
+                    schema: SchemaId(1903u32),
                 },
                 Property {
                     name: "namespaceSelector",
@@ -8217,11 +8217,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "namespaces",
-                    schema: SchemaId(1854u32),
+                    schema: SchemaId(1905u32),
                 },
                 Property {
                     name: "topologyKey",
-                    schema: SchemaId(1856u32),
+                    schema: SchemaId(1907u32),
                 },
             ],
             required: &["topologyKey"],
@@ -8233,11 +8233,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "preferredDuringSchedulingIgnoredDuringExecution",
-                    schema: SchemaId(1857u32),
+                    schema: SchemaId(1908u32),
                 },
                 Property {
                     name: "requiredDuringSchedulingIgnoredDuringExecution",
-                    schema: SchemaId(1858u32),
+                    schema: SchemaId(1909u32),
                 },
             ],
             ty: Type::Object,
@@ -8248,31 +8248,31 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "certificateChainPath",
-                    schema: SchemaId(1859u32),
+                    schema: SchemaId(1910u32),
                 },
                 Property {
                     name: "credentialBundlePath",
-                    schema: SchemaId(1860u32),
+                    schema: SchemaId(1911u32),
                 },
                 Property {
                     name: "keyPath",
-                    schema: SchemaId(1861u32),
+                    schema: SchemaId(1912u32),
                 },
                 Property {
                     name: "keyType",
-                    schema: SchemaId(1862u32),
+                    schema: SchemaId(1913u32),
                 },
                 Property {
                     name: "maxExpirationSeconds",
-                    schema: SchemaId(1863u32),
+                    schema: SchemaId(1914u32),
                 },
                 Property {
                     name: "signerName",
-                    schema: SchemaId(1864u32),
+                    schema: SchemaId(1915u32),
                 },
                 Property {
                     name: "userAnnotations",
-                    schema: SchemaId(1865u32),
+                    schema: SchemaId(1916u32),
                 },
             ],
             required: &["signerName", "keyType"],
@@ -8292,23 +8292,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(1867u32),
+                    schema: SchemaId(1918u32),
                 },
                 Property {
                     name: "observedGeneration",
-                    schema: SchemaId(1868u32),
+                    schema: SchemaId(1919u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(1869u32),
+                    schema: SchemaId(1920u32),
                 },
                 Property {
                     name: "status",
-                    schema: SchemaId(1870u32),
+                    schema: SchemaId(1921u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1871u32),
+                    schema: SchemaId(1922u32),
                 },
             ],
             required: &["type", "status"],
@@ -8320,15 +8320,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "nameservers",
-                    schema: SchemaId(1872u32),
+                    schema: SchemaId(1923u32),
                 },
                 Property {
                     name: "options",
-                    schema: SchemaId(1874u32),
+                    schema: SchemaId(1925u32),
                 },
                 Property {
                     name: "searches",
-                    schema: SchemaId(1875u32),
+                    schema: SchemaId(1926u32),
                 },
             ],
             ty: Type::Object,
@@ -8339,11 +8339,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(1877u32),
+                    schema: SchemaId(1928u32),
                 },
                 Property {
                     name: "value",
-                    schema: SchemaId(1878u32),
+                    schema: SchemaId(1929u32),
                 },
             ],
             ty: Type::Object,
@@ -8354,11 +8354,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "requestMappings",
-                    schema: SchemaId(1879u32),
+                    schema: SchemaId(1930u32),
                 },
                 Property {
                     name: "resourceClaimName",
-                    schema: SchemaId(1880u32),
+                    schema: SchemaId(1931u32),
                 },
             ],
             required: &["requestMappings", "resourceClaimName"],
@@ -8370,7 +8370,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "ip",
-                    schema: SchemaId(1881u32),
+                    schema: SchemaId(1932u32),
                 },
             ],
             required: &["ip"],
@@ -8382,15 +8382,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1882u32),
+                    schema: SchemaId(1933u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1883u32),
+                    schema: SchemaId(1934u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1884u32),
+                    schema: SchemaId(1935u32),
                 },
                 Property {
                     name: "metadata",
@@ -8406,7 +8406,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(1885u32),
+                    schema: SchemaId(1936u32),
                 },
             ],
             required: &["name"],
@@ -8418,7 +8418,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "conditionType",
-                    schema: SchemaId(1886u32),
+                    schema: SchemaId(1937u32),
                 },
             ],
             required: &["conditionType"],
@@ -8430,15 +8430,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(1887u32),
+                    schema: SchemaId(1938u32),
                 },
                 Property {
                     name: "resourceClaimName",
-                    schema: SchemaId(1888u32),
+                    schema: SchemaId(1939u32),
                 },
                 Property {
                     name: "resourceClaimTemplateName",
-                    schema: SchemaId(1889u32),
+                    schema: SchemaId(1940u32),
                 },
             ],
             required: &["name"],
@@ -8450,11 +8450,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(1890u32),
+                    schema: SchemaId(1941u32),
                 },
                 Property {
                     name: "resourceClaimName",
-                    schema: SchemaId(1891u32),
+                    schema: SchemaId(1942u32),
                 },
             ],
             required: &["name"],
@@ -8466,7 +8466,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(1892u32),
+                    schema: SchemaId(1943u32),
                 },
             ],
             required: &["name"],
@@ -8478,7 +8478,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "podGroupName",
-                    schema: SchemaId(1893u32),
+                    schema: SchemaId(1944u32),
                 },
             ],
             ty: Type::Object,
@@ -8493,27 +8493,27 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "fsGroup",
-                    schema: SchemaId(1894u32),
+                    schema: SchemaId(1945u32),
                 },
                 Property {
                     name: "fsGroupChangePolicy",
-                    schema: SchemaId(1895u32),
+                    schema: SchemaId(1946u32),
                 },
                 Property {
                     name: "runAsGroup",
-                    schema: SchemaId(1896u32),
+                    schema: SchemaId(1947u32),
                 },
                 Property {
                     name: "runAsNonRoot",
-                    schema: SchemaId(1897u32),
+                    schema: SchemaId(1948u32),
                 },
                 Property {
                     name: "runAsUser",
-                    schema: SchemaId(1898u32),
+                    schema: SchemaId(1949u32),
                 },
                 Property {
                     name: "seLinuxChangePolicy",
-                    schema: SchemaId(1899u32),
+                    schema: SchemaId(1950u32),
                 },
                 Property {
                     name: "seLinuxOptions",
@@ -8525,15 +8525,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "supplementalGroups",
-                    schema: SchemaId(1900u32),
+                    schema: SchemaId(1951u32),
                 },
                 Property {
                     name: "supplementalGroupsPolicy",
-                    schema: SchemaId(1902u32),
+                    schema: SchemaId(1953u32),
                 },
                 Property {
                     name: "sysctls",
-                    schema: SchemaId(1903u32),
+                    schema: SchemaId(1954u32),
                 },
                 Property {
                     name: "windowsOptions",
@@ -8548,7 +8548,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "activeDeadlineSeconds",
-                    schema: SchemaId(1904u32),
+                    schema: SchemaId(1955u32),
                 },
                 Property {
                     name: "affinity",
@@ -8556,11 +8556,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "automountServiceAccountToken",
-                    schema: SchemaId(1905u32),
+                    schema: SchemaId(1956u32),
                 },
                 Property {
                     name: "containers",
-                    schema: SchemaId(1906u32),
+                    schema: SchemaId(1957u32),
                 },
                 Property {
                     name: "dnsConfig",
@@ -8568,59 +8568,59 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "dnsPolicy",
-                    schema: SchemaId(1907u32),
+                    schema: SchemaId(1958u32),
                 },
                 Property {
                     name: "enableServiceLinks",
-                    schema: SchemaId(1908u32),
+                    schema: SchemaId(1959u32),
                 },
                 Property {
                     name: "ephemeralContainers",
-                    schema: SchemaId(1909u32),
+                    schema: SchemaId(1960u32),
                 },
                 Property {
                     name: "hostAliases",
-                    schema: SchemaId(1910u32),
+                    schema: SchemaId(1961u32),
                 },
                 Property {
                     name: "hostIPC",
-                    schema: SchemaId(1911u32),
+                    schema: SchemaId(1962u32),
                 },
                 Property {
                     name: "hostNetwork",
-                    schema: SchemaId(1912u32),
+                    schema: SchemaId(1963u32),
                 },
                 Property {
                     name: "hostPID",
-                    schema: SchemaId(1913u32),
+                    schema: SchemaId(1964u32),
                 },
                 Property {
                     name: "hostUsers",
-                    schema: SchemaId(1914u32),
+                    schema: SchemaId(1965u32),
                 },
                 Property {
                     name: "hostname",
-                    schema: SchemaId(1915u32),
+                    schema: SchemaId(1966u32),
                 },
                 Property {
                     name: "hostnameOverride",
-                    schema: SchemaId(1916u32),
+                    schema: SchemaId(1967u32),
                 },
                 Property {
                     name: "imagePullSecrets",
-                    schema: SchemaId(1917u32),
+                    schema: SchemaId(1968u32),
                 },
                 Property {
                     name: "initContainers",
-                    schema: SchemaId(1918u32),
+                    schema: SchemaId(1969u32),
                 },
                 Property {
                     name: "nodeName",
-                    schema: SchemaId(1919u32),
+                    schema: SchemaId(1970u32),
                 },
                 Property {
                     name: "nodeSelector",
-                    schema: SchemaId(1920u32),
+                    schema: SchemaId(1971u32),
                 },
                 Property {
                     name: "os",
@@ -8628,27 +8628,27 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "overhead",
-                    schema: SchemaId(1922u32),
+                    schema: SchemaId(1973u32),
                 },
                 Property {
                     name: "preemptionPolicy",
-                    schema: SchemaId(1923u32),
+                    schema: SchemaId(1974u32),
                 },
                 Property {
                     name: "priority",
-                    schema: SchemaId(1924u32),
+                    schema: SchemaId(1975u32),
                 },
                 Property {
                     name: "priorityClassName",
-                    schema: SchemaId(1925u32),
+                    schema: SchemaId(1976u32),
                 },
                 Property {
                     name: "readinessGates",
-                    schema: SchemaId(1926u32),
+                    schema: SchemaId(1977u32),
                 },
                 Property {
                     name: "resourceClaims",
-                    schema: SchemaId(1927u32),
+                    schema: SchemaId(1978u32),
                 },
                 Property {
                     name: "resources",
@@ -8656,19 +8656,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "restartPolicy",
-                    schema: SchemaId(1928u32),
+                    schema: SchemaId(1979u32),
                 },
                 Property {
                     name: "runtimeClassName",
-                    schema: SchemaId(1929u32),
+                    schema: SchemaId(1980u32),
                 },
                 Property {
                     name: "schedulerName",
-                    schema: SchemaId(1930u32),
+                    schema: SchemaId(1981u32),
                 },
                 Property {
                     name: "schedulingGates",
-                    schema: SchemaId(1931u32),
+                    schema: SchemaId(1982u32),
                 },
                 Property {
                     name: "schedulingGroup",
@@ -8676,43 +8676,43 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "securityContext",
-                    schema: SchemaId(351u32),
+                    schema: SchemaId(1983u32),
                 },
                 Property {
                     name: "serviceAccount",
-                    schema: SchemaId(1932u32),
+                    schema: SchemaId(1994u32),
                 },
                 Property {
                     name: "serviceAccountName",
-                    schema: SchemaId(1933u32),
+                    schema: SchemaId(1995u32),
                 },
                 Property {
                     name: "setHostnameAsFQDN",
-                    schema: SchemaId(1934u32),
+                    schema: SchemaId(1996u32),
                 },
                 Property {
                     name: "shareProcessNamespace",
-                    schema: SchemaId(1935u32),
+                    schema: SchemaId(1997u32),
                 },
                 Property {
                     name: "subdomain",
-                    schema: SchemaId(1936u32),
+                    schema: SchemaId(1998u32),
                 },
                 Property {
                     name: "terminationGracePeriodSeconds",
-                    schema: SchemaId(1937u32),
+                    schema: SchemaId(1999u32),
                 },
                 Property {
                     name: "tolerations",
-                    schema: SchemaId(1938u32),
+                    schema: SchemaId(2000u32),
                 },
                 Property {
                     name: "topologySpreadConstraints",
-                    schema: SchemaId(1939u32),
+                    schema: SchemaId(2001u32),
                 },
                 Property {
                     name: "volumes",
-                    schema: SchemaId(1940u32),
+                    schema: SchemaId(2002u32),
                 },
             ],
             required: &["containers"],
@@ -8724,19 +8724,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "allocatedResources",
-                    schema: SchemaId(1941u32),
+                    schema: SchemaId(2003u32),
                 },
                 Property {
                     name: "conditions",
-                    schema: SchemaId(1942u32),
+                    schema: SchemaId(2004u32),
                 },
                 Property {
                     name: "containerStatuses",
-                    schema: SchemaId(1943u32),
+                    schema: SchemaId(2005u32),
                 },
                 Property {
                     name: "ephemeralContainerStatuses",
-                    schema: SchemaId(1944u32),
+                    schema: SchemaId(2006u32),
                 },
                 Property {
                     name: "extendedResourceClaimStatus",
@@ -8744,59 +8744,59 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "hostIP",
-                    schema: SchemaId(1945u32),
+                    schema: SchemaId(2007u32),
                 },
                 Property {
                     name: "hostIPs",
-                    schema: SchemaId(1946u32),
+                    schema: SchemaId(2008u32),
                 },
                 Property {
                     name: "initContainerStatuses",
-                    schema: SchemaId(1947u32),
+                    schema: SchemaId(2009u32),
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(1948u32),
+                    schema: SchemaId(2010u32),
                 },
                 Property {
                     name: "nodeAllocatableResourceClaimStatuses",
-                    schema: SchemaId(1949u32),
+                    schema: SchemaId(2011u32),
                 },
                 Property {
                     name: "nominatedNodeName",
-                    schema: SchemaId(1950u32),
+                    schema: SchemaId(2012u32),
                 },
                 Property {
                     name: "observedGeneration",
-                    schema: SchemaId(1951u32),
+                    schema: SchemaId(2013u32),
                 },
                 Property {
                     name: "phase",
-                    schema: SchemaId(1952u32),
+                    schema: SchemaId(2014u32),
                 },
                 Property {
                     name: "podIP",
-                    schema: SchemaId(1953u32),
+                    schema: SchemaId(2015u32),
                 },
                 Property {
                     name: "podIPs",
-                    schema: SchemaId(1954u32),
+                    schema: SchemaId(2016u32),
                 },
                 Property {
                     name: "qosClass",
-                    schema: SchemaId(1955u32),
+                    schema: SchemaId(2017u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(1956u32),
+                    schema: SchemaId(2018u32),
                 },
                 Property {
                     name: "resize",
-                    schema: SchemaId(1957u32),
+                    schema: SchemaId(2019u32),
                 },
                 Property {
                     name: "resourceClaimStatuses",
-                    schema: SchemaId(1958u32),
+                    schema: SchemaId(2020u32),
                 },
                 Property {
                     name: "resources",
@@ -8815,11 +8815,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1959u32),
+                    schema: SchemaId(2021u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1960u32),
+                    schema: SchemaId(2022u32),
                 },
                 Property {
                     name: "metadata",
@@ -8838,15 +8838,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1961u32),
+                    schema: SchemaId(2023u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(1962u32),
+                    schema: SchemaId(2024u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1963u32),
+                    schema: SchemaId(2025u32),
                 },
                 Property {
                     name: "metadata",
@@ -8877,15 +8877,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "error",
-                    schema: SchemaId(1964u32),
+                    schema: SchemaId(2026u32),
                 },
                 Property {
                     name: "port",
-                    schema: SchemaId(1965u32),
+                    schema: SchemaId(2027u32),
                 },
                 Property {
                     name: "protocol",
-                    schema: SchemaId(1966u32),
+                    schema: SchemaId(2028u32),
                 },
             ],
             required: &["port", "protocol"],
@@ -8897,15 +8897,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "fsType",
-                    schema: SchemaId(1967u32),
+                    schema: SchemaId(2029u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(1968u32),
+                    schema: SchemaId(2030u32),
                 },
                 Property {
                     name: "volumeID",
-                    schema: SchemaId(1969u32),
+                    schema: SchemaId(2031u32),
                 },
             ],
             required: &["volumeID"],
@@ -8921,7 +8921,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "weight",
-                    schema: SchemaId(1970u32),
+                    schema: SchemaId(2032u32),
                 },
             ],
             required: &["weight", "preference"],
@@ -8937,7 +8937,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "failureThreshold",
-                    schema: SchemaId(1971u32),
+                    schema: SchemaId(2033u32),
                 },
                 Property {
                     name: "grpc",
@@ -8949,15 +8949,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "initialDelaySeconds",
-                    schema: SchemaId(1972u32),
+                    schema: SchemaId(2034u32),
                 },
                 Property {
                     name: "periodSeconds",
-                    schema: SchemaId(1973u32),
+                    schema: SchemaId(2035u32),
                 },
                 Property {
                     name: "successThreshold",
-                    schema: SchemaId(1974u32),
+                    schema: SchemaId(2036u32),
                 },
                 Property {
                     name: "tcpSocket",
@@ -8965,11 +8965,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "terminationGracePeriodSeconds",
-                    schema: SchemaId(1975u32),
+                    schema: SchemaId(2037u32),
                 },
                 Property {
                     name: "timeoutSeconds",
-                    schema: SchemaId(1976u32),
+                    schema: SchemaId(2038u32),
                 },
             ],
             ty: Type::Object,
@@ -8980,11 +8980,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "defaultMode",
-                    schema: SchemaId(1977u32),
+                    schema: SchemaId(2039u32),
                 },
                 Property {
                     name: "sources",
-                    schema: SchemaId(1978u32),
+                    schema: SchemaId(2040u32),
                 },
             ],
             ty: Type::Object,
@@ -8995,27 +8995,27 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "group",
-                    schema: SchemaId(1979u32),
+                    schema: SchemaId(2041u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(1980u32),
+                    schema: SchemaId(2042u32),
                 },
                 Property {
                     name: "registry",
-                    schema: SchemaId(1981u32),
+                    schema: SchemaId(2043u32),
                 },
                 Property {
                     name: "tenant",
-                    schema: SchemaId(1982u32),
+                    schema: SchemaId(2044u32),
                 },
                 Property {
                     name: "user",
-                    schema: SchemaId(1983u32),
+                    schema: SchemaId(2045u32),
                 },
                 Property {
                     name: "volume",
-                    schema: SchemaId(1984u32),
+                    schema: SchemaId(2046u32),
                 },
             ],
             required: &["registry", "volume"],
@@ -9027,27 +9027,27 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "fsType",
-                    schema: SchemaId(1985u32),
+                    schema: SchemaId(2047u32),
                 },
                 Property {
                     name: "image",
-                    schema: SchemaId(1986u32),
+                    schema: SchemaId(2048u32),
                 },
                 Property {
                     name: "keyring",
-                    schema: SchemaId(1987u32),
+                    schema: SchemaId(2049u32),
                 },
                 Property {
                     name: "monitors",
-                    schema: SchemaId(1988u32),
+                    schema: SchemaId(2050u32),
                 },
                 Property {
                     name: "pool",
-                    schema: SchemaId(1990u32),
+                    schema: SchemaId(2052u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(1991u32),
+                    schema: SchemaId(2053u32),
                 },
                 Property {
                     name: "secretRef",
@@ -9055,7 +9055,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "user",
-                    schema: SchemaId(1992u32),
+                    schema: SchemaId(2054u32),
                 },
             ],
             required: &["monitors", "image"],
@@ -9067,27 +9067,27 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "fsType",
-                    schema: SchemaId(1993u32),
+                    schema: SchemaId(2055u32),
                 },
                 Property {
                     name: "image",
-                    schema: SchemaId(1994u32),
+                    schema: SchemaId(2056u32),
                 },
                 Property {
                     name: "keyring",
-                    schema: SchemaId(1995u32),
+                    schema: SchemaId(2057u32),
                 },
                 Property {
                     name: "monitors",
-                    schema: SchemaId(1996u32),
+                    schema: SchemaId(2058u32),
                 },
                 Property {
                     name: "pool",
-                    schema: SchemaId(1998u32),
+                    schema: SchemaId(2060u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(1999u32),
+                    schema: SchemaId(2061u32),
                 },
                 Property {
                     name: "secretRef",
@@ -9095,7 +9095,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "user",
-                    schema: SchemaId(2000u32),
+                    schema: SchemaId(2062u32),
                 },
             ],
             required: &["monitors", "image"],
@@ -9107,11 +9107,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2001u32),
+                    schema: SchemaId(2063u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2002u32),
+                    schema: SchemaId(2064u32),
                 },
                 Property {
                     name: "metadata",
@@ -9138,19 +9138,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(2003u32),
+                    schema: SchemaId(2065u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(2004u32),
+                    schema: SchemaId(2066u32),
                 },
                 Property {
                     name: "status",
-                    schema: SchemaId(2005u32),
+                    schema: SchemaId(2067u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(2006u32),
+                    schema: SchemaId(2068u32),
                 },
             ],
             required: &["type", "status"],
@@ -9162,15 +9162,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2007u32),
+                    schema: SchemaId(2069u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2008u32),
+                    schema: SchemaId(2070u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2009u32),
+                    schema: SchemaId(2071u32),
                 },
                 Property {
                     name: "metadata",
@@ -9186,15 +9186,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "minReadySeconds",
-                    schema: SchemaId(2010u32),
+                    schema: SchemaId(2072u32),
                 },
                 Property {
                     name: "replicas",
-                    schema: SchemaId(2011u32),
+                    schema: SchemaId(2073u32),
                 },
                 Property {
                     name: "selector",
-                    schema: SchemaId(2012u32),
+                    schema: SchemaId(2074u32),
                 },
                 Property {
                     name: "template",
@@ -9209,27 +9209,27 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "availableReplicas",
-                    schema: SchemaId(2014u32),
+                    schema: SchemaId(2076u32),
                 },
                 Property {
                     name: "conditions",
-                    schema: SchemaId(2015u32),
+                    schema: SchemaId(2077u32),
                 },
                 Property {
                     name: "fullyLabeledReplicas",
-                    schema: SchemaId(2016u32),
+                    schema: SchemaId(2078u32),
                 },
                 Property {
                     name: "observedGeneration",
-                    schema: SchemaId(2017u32),
+                    schema: SchemaId(2079u32),
                 },
                 Property {
                     name: "readyReplicas",
-                    schema: SchemaId(2018u32),
+                    schema: SchemaId(2080u32),
                 },
                 Property {
                     name: "replicas",
-                    schema: SchemaId(2019u32),
+                    schema: SchemaId(2081u32),
                 },
             ],
             required: &["replicas"],
@@ -9241,11 +9241,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(2020u32),
+                    schema: SchemaId(2082u32),
                 },
                 Property {
                     name: "request",
-                    schema: SchemaId(2021u32),
+                    schema: SchemaId(2083u32),
                 },
             ],
             required: &["name"],
@@ -9257,7 +9257,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "containerName",
-                    schema: SchemaId(2022u32),
+                    schema: SchemaId(2084u32),
                 },
                 Property {
                     name: "divisor",
@@ -9265,7 +9265,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "resource",
-                    schema: SchemaId(2023u32),
+                    schema: SchemaId(2085u32),
                 },
             ],
             required: &["resource"],
@@ -9278,15 +9278,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "health",
-                    schema: SchemaId(2024u32),
+                    schema: SchemaId(2086u32),
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(2025u32),
+                    schema: SchemaId(2087u32),
                 },
                 Property {
                     name: "resourceID",
-                    schema: SchemaId(2026u32),
+                    schema: SchemaId(2088u32),
                 },
             ],
             required: &["resourceID"],
@@ -9298,11 +9298,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2027u32),
+                    schema: SchemaId(2089u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2028u32),
+                    schema: SchemaId(2090u32),
                 },
                 Property {
                     name: "metadata",
@@ -9325,15 +9325,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2029u32),
+                    schema: SchemaId(2091u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2030u32),
+                    schema: SchemaId(2092u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2031u32),
+                    schema: SchemaId(2093u32),
                 },
                 Property {
                     name: "metadata",
@@ -9349,7 +9349,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "hard",
-                    schema: SchemaId(2032u32),
+                    schema: SchemaId(2094u32),
                 },
                 Property {
                     name: "scopeSelector",
@@ -9357,7 +9357,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "scopes",
-                    schema: SchemaId(2033u32),
+                    schema: SchemaId(2095u32),
                 },
             ],
             ty: Type::Object,
@@ -9368,11 +9368,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "hard",
-                    schema: SchemaId(2035u32),
+                    schema: SchemaId(2097u32),
                 },
                 Property {
                     name: "used",
-                    schema: SchemaId(2036u32),
+                    schema: SchemaId(2098u32),
                 },
             ],
             ty: Type::Object,
@@ -9383,15 +9383,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "claims",
-                    schema: SchemaId(2037u32),
+                    schema: SchemaId(2099u32),
                 },
                 Property {
                     name: "limits",
-                    schema: SchemaId(2038u32),
+                    schema: SchemaId(2100u32),
                 },
                 Property {
                     name: "requests",
-                    schema: SchemaId(2039u32),
+                    schema: SchemaId(2101u32),
                 },
             ],
             ty: Type::Object,
@@ -9402,11 +9402,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(2040u32),
+                    schema: SchemaId(2102u32),
                 },
                 Property {
                     name: "resources",
-                    schema: SchemaId(2041u32),
+                    schema: SchemaId(2103u32),
                 },
             ],
             required: &["name"],
@@ -9418,19 +9418,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "level",
-                    schema: SchemaId(2042u32),
+                    schema: SchemaId(2104u32),
                 },
                 Property {
                     name: "role",
-                    schema: SchemaId(2043u32),
+                    schema: SchemaId(2105u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(2044u32),
+                    schema: SchemaId(2106u32),
                 },
                 Property {
                     name: "user",
-                    schema: SchemaId(2045u32),
+                    schema: SchemaId(2107u32),
                 },
             ],
             ty: Type::Object,
@@ -9441,19 +9441,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "fsType",
-                    schema: SchemaId(2046u32),
+                    schema: SchemaId(2108u32),
                 },
                 Property {
                     name: "gateway",
-                    schema: SchemaId(2047u32),
+                    schema: SchemaId(2109u32),
                 },
                 Property {
                     name: "protectionDomain",
-                    schema: SchemaId(2048u32),
+                    schema: SchemaId(2110u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(2049u32),
+                    schema: SchemaId(2111u32),
                 },
                 Property {
                     name: "secretRef",
@@ -9461,23 +9461,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "sslEnabled",
-                    schema: SchemaId(2050u32),
+                    schema: SchemaId(2112u32),
                 },
                 Property {
                     name: "storageMode",
-                    schema: SchemaId(2051u32),
+                    schema: SchemaId(2113u32),
                 },
                 Property {
                     name: "storagePool",
-                    schema: SchemaId(2052u32),
+                    schema: SchemaId(2114u32),
                 },
                 Property {
                     name: "system",
-                    schema: SchemaId(2053u32),
+                    schema: SchemaId(2115u32),
                 },
                 Property {
                     name: "volumeName",
-                    schema: SchemaId(2054u32),
+                    schema: SchemaId(2116u32),
                 },
             ],
             required: &["gateway", "system", "secretRef"],
@@ -9489,19 +9489,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "fsType",
-                    schema: SchemaId(2055u32),
+                    schema: SchemaId(2117u32),
                 },
                 Property {
                     name: "gateway",
-                    schema: SchemaId(2056u32),
+                    schema: SchemaId(2118u32),
                 },
                 Property {
                     name: "protectionDomain",
-                    schema: SchemaId(2057u32),
+                    schema: SchemaId(2119u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(2058u32),
+                    schema: SchemaId(2120u32),
                 },
                 Property {
                     name: "secretRef",
@@ -9509,23 +9509,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "sslEnabled",
-                    schema: SchemaId(2059u32),
+                    schema: SchemaId(2121u32),
                 },
                 Property {
                     name: "storageMode",
-                    schema: SchemaId(2060u32),
+                    schema: SchemaId(2122u32),
                 },
                 Property {
                     name: "storagePool",
-                    schema: SchemaId(2061u32),
+                    schema: SchemaId(2123u32),
                 },
                 Property {
                     name: "system",
-                    schema: SchemaId(2062u32),
+                    schema: SchemaId(2124u32),
                 },
                 Property {
                     name: "volumeName",
-                    schema: SchemaId(2063u32),
+                    schema: SchemaId(2125u32),
                 },
             ],
             required: &["gateway", "system", "secretRef"],
@@ -9537,7 +9537,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "matchExpressions",
-                    schema: SchemaId(2064u32),
+                    schema: SchemaId(2126u32),
                 },
             ],
             ty: Type::Object,
@@ -9549,15 +9549,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "operator",
-                    schema: SchemaId(2065u32),
+                    schema: SchemaId(2127u32),
                 },
                 Property {
                     name: "scopeName",
-                    schema: SchemaId(2066u32),
+                    schema: SchemaId(2128u32),
                 },
                 Property {
                     name: "values",
-                    schema: SchemaId(2067u32),
+                    schema: SchemaId(2129u32),
                 },
             ],
             required: &["scopeName", "operator"],
@@ -9569,11 +9569,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "localhostProfile",
-                    schema: SchemaId(2069u32),
+                    schema: SchemaId(2131u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(2070u32),
+                    schema: SchemaId(2132u32),
                 },
             ],
             required: &["type"],
@@ -9585,19 +9585,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2071u32),
+                    schema: SchemaId(2133u32),
                 },
                 Property {
                     name: "data",
-                    schema: SchemaId(2072u32),
+                    schema: SchemaId(2134u32),
                 },
                 Property {
                     name: "immutable",
-                    schema: SchemaId(2074u32),
+                    schema: SchemaId(2136u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2075u32),
+                    schema: SchemaId(2137u32),
                 },
                 Property {
                     name: "metadata",
@@ -9605,11 +9605,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "stringData",
-                    schema: SchemaId(2076u32),
+                    schema: SchemaId(2138u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(2078u32),
+                    schema: SchemaId(2140u32),
                 },
             ],
             ty: Type::Object,
@@ -9620,11 +9620,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(2079u32),
+                    schema: SchemaId(2141u32),
                 },
                 Property {
                     name: "optional",
-                    schema: SchemaId(2080u32),
+                    schema: SchemaId(2142u32),
                 },
             ],
             ty: Type::Object,
@@ -9635,15 +9635,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "key",
-                    schema: SchemaId(2081u32),
+                    schema: SchemaId(2143u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2082u32),
+                    schema: SchemaId(2144u32),
                 },
                 Property {
                     name: "optional",
-                    schema: SchemaId(2083u32),
+                    schema: SchemaId(2145u32),
                 },
             ],
             required: &["key"],
@@ -9656,15 +9656,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2084u32),
+                    schema: SchemaId(2146u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2085u32),
+                    schema: SchemaId(2147u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2086u32),
+                    schema: SchemaId(2148u32),
                 },
                 Property {
                     name: "metadata",
@@ -9680,15 +9680,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "items",
-                    schema: SchemaId(2087u32),
+                    schema: SchemaId(2149u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2088u32),
+                    schema: SchemaId(2150u32),
                 },
                 Property {
                     name: "optional",
-                    schema: SchemaId(2089u32),
+                    schema: SchemaId(2151u32),
                 },
             ],
             ty: Type::Object,
@@ -9699,11 +9699,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(2090u32),
+                    schema: SchemaId(2152u32),
                 },
                 Property {
                     name: "namespace",
-                    schema: SchemaId(2091u32),
+                    schema: SchemaId(2153u32),
                 },
             ],
             ty: Type::Object,
@@ -9715,19 +9715,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "defaultMode",
-                    schema: SchemaId(2092u32),
+                    schema: SchemaId(2154u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2093u32),
+                    schema: SchemaId(2155u32),
                 },
                 Property {
                     name: "optional",
-                    schema: SchemaId(2094u32),
+                    schema: SchemaId(2156u32),
                 },
                 Property {
                     name: "secretName",
-                    schema: SchemaId(2095u32),
+                    schema: SchemaId(2157u32),
                 },
             ],
             ty: Type::Object,
@@ -9738,7 +9738,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "allowPrivilegeEscalation",
-                    schema: SchemaId(2096u32),
+                    schema: SchemaId(2158u32),
                 },
                 Property {
                     name: "appArmorProfile",
@@ -9750,27 +9750,27 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "privileged",
-                    schema: SchemaId(2097u32),
+                    schema: SchemaId(2159u32),
                 },
                 Property {
                     name: "procMount",
-                    schema: SchemaId(2098u32),
+                    schema: SchemaId(2160u32),
                 },
                 Property {
                     name: "readOnlyRootFilesystem",
-                    schema: SchemaId(2099u32),
+                    schema: SchemaId(2161u32),
                 },
                 Property {
                     name: "runAsGroup",
-                    schema: SchemaId(2100u32),
+                    schema: SchemaId(2162u32),
                 },
                 Property {
                     name: "runAsNonRoot",
-                    schema: SchemaId(2101u32),
+                    schema: SchemaId(2163u32),
                 },
                 Property {
                     name: "runAsUser",
-                    schema: SchemaId(2102u32),
+                    schema: SchemaId(2164u32),
                 },
                 Property {
                     name: "seLinuxOptions",
@@ -9793,11 +9793,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2103u32),
+                    schema: SchemaId(2165u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2104u32),
+                    schema: SchemaId(2166u32),
                 },
                 Property {
                     name: "metadata",
@@ -9820,19 +9820,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2105u32),
+                    schema: SchemaId(2167u32),
                 },
                 Property {
                     name: "automountServiceAccountToken",
-                    schema: SchemaId(2106u32),
+                    schema: SchemaId(2168u32),
                 },
                 Property {
                     name: "imagePullSecrets",
-                    schema: SchemaId(2107u32),
+                    schema: SchemaId(2169u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2108u32),
+                    schema: SchemaId(2170u32),
                 },
                 Property {
                     name: "metadata",
@@ -9840,7 +9840,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "secrets",
-                    schema: SchemaId(2109u32),
+                    schema: SchemaId(2171u32),
                 },
             ],
             ty: Type::Object,
@@ -9851,15 +9851,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2110u32),
+                    schema: SchemaId(2172u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2111u32),
+                    schema: SchemaId(2173u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2112u32),
+                    schema: SchemaId(2174u32),
                 },
                 Property {
                     name: "metadata",
@@ -9875,15 +9875,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "audience",
-                    schema: SchemaId(2113u32),
+                    schema: SchemaId(2175u32),
                 },
                 Property {
                     name: "expirationSeconds",
-                    schema: SchemaId(2114u32),
+                    schema: SchemaId(2176u32),
                 },
                 Property {
                     name: "path",
-                    schema: SchemaId(2115u32),
+                    schema: SchemaId(2177u32),
                 },
             ],
             required: &["path"],
@@ -9895,15 +9895,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2116u32),
+                    schema: SchemaId(2178u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2117u32),
+                    schema: SchemaId(2179u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2118u32),
+                    schema: SchemaId(2180u32),
                 },
                 Property {
                     name: "metadata",
@@ -9919,23 +9919,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "appProtocol",
-                    schema: SchemaId(2119u32),
+                    schema: SchemaId(2181u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2120u32),
+                    schema: SchemaId(2182u32),
                 },
                 Property {
                     name: "nodePort",
-                    schema: SchemaId(2121u32),
+                    schema: SchemaId(2183u32),
                 },
                 Property {
                     name: "port",
-                    schema: SchemaId(2122u32),
+                    schema: SchemaId(2184u32),
                 },
                 Property {
                     name: "protocol",
-                    schema: SchemaId(2123u32),
+                    schema: SchemaId(2185u32),
                 },
                 Property {
                     name: "targetPort",
@@ -9951,71 +9951,71 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "allocateLoadBalancerNodePorts",
-                    schema: SchemaId(2124u32),
+                    schema: SchemaId(2186u32),
                 },
                 Property {
                     name: "clusterIP",
-                    schema: SchemaId(2125u32),
+                    schema: SchemaId(2187u32),
                 },
                 Property {
                     name: "clusterIPs",
-                    schema: SchemaId(2126u32),
+                    schema: SchemaId(2188u32),
                 },
                 Property {
                     name: "externalIPs",
-                    schema: SchemaId(2128u32),
+                    schema: SchemaId(2190u32),
                 },
                 Property {
                     name: "externalName",
-                    schema: SchemaId(2130u32),
+                    schema: SchemaId(2192u32),
                 },
                 Property {
                     name: "externalTrafficPolicy",
-                    schema: SchemaId(2131u32),
+                    schema: SchemaId(2193u32),
                 },
                 Property {
                     name: "healthCheckNodePort",
-                    schema: SchemaId(2132u32),
+                    schema: SchemaId(2194u32),
                 },
                 Property {
                     name: "internalTrafficPolicy",
-                    schema: SchemaId(2133u32),
+                    schema: SchemaId(2195u32),
                 },
                 Property {
                     name: "ipFamilies",
-                    schema: SchemaId(2134u32),
+                    schema: SchemaId(2196u32),
                 },
                 Property {
                     name: "ipFamilyPolicy",
-                    schema: SchemaId(2136u32),
+                    schema: SchemaId(2198u32),
                 },
                 Property {
                     name: "loadBalancerClass",
-                    schema: SchemaId(2137u32),
+                    schema: SchemaId(2199u32),
                 },
                 Property {
                     name: "loadBalancerIP",
-                    schema: SchemaId(2138u32),
+                    schema: SchemaId(2200u32),
                 },
                 Property {
                     name: "loadBalancerSourceRanges",
-                    schema: SchemaId(2139u32),
+                    schema: SchemaId(2201u32),
                 },
                 Property {
                     name: "ports",
-                    schema: SchemaId(2141u32),
+                    schema: SchemaId(2203u32),
                 },
                 Property {
                     name: "publishNotReadyAddresses",
-                    schema: SchemaId(2142u32),
+                    schema: SchemaId(2204u32),
                 },
                 Property {
                     name: "selector",
-                    schema: SchemaId(2143u32),
+                    schema: SchemaId(2205u32),
                 },
                 Property {
                     name: "sessionAffinity",
-                    schema: SchemaId(2145u32),
+                    schema: SchemaId(2207u32),
                 },
                 Property {
                     name: "sessionAffinityConfig",
@@ -10023,11 +10023,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "trafficDistribution",
-                    schema: SchemaId(2146u32),
+                    schema: SchemaId(2208u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(2147u32),
+                    schema: SchemaId(2209u32),
                 },
             ],
             ty: Type::Object,
@@ -10038,7 +10038,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "conditions",
-                    schema: SchemaId(2148u32),
+                    schema: SchemaId(2210u32),
                 },
                 Property {
                     name: "loadBalancer",
@@ -10064,7 +10064,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "seconds",
-                    schema: SchemaId(2149u32),
+                    schema: SchemaId(2211u32),
                 },
             ],
             required: &["seconds"],
@@ -10076,11 +10076,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "fsType",
-                    schema: SchemaId(2150u32),
+                    schema: SchemaId(2212u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(2151u32),
+                    schema: SchemaId(2213u32),
                 },
                 Property {
                     name: "secretRef",
@@ -10088,11 +10088,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "volumeName",
-                    schema: SchemaId(2152u32),
+                    schema: SchemaId(2214u32),
                 },
                 Property {
                     name: "volumeNamespace",
-                    schema: SchemaId(2153u32),
+                    schema: SchemaId(2215u32),
                 },
             ],
             ty: Type::Object,
@@ -10103,11 +10103,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "fsType",
-                    schema: SchemaId(2154u32),
+                    schema: SchemaId(2216u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(2155u32),
+                    schema: SchemaId(2217u32),
                 },
                 Property {
                     name: "secretRef",
@@ -10115,11 +10115,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "volumeName",
-                    schema: SchemaId(2156u32),
+                    schema: SchemaId(2218u32),
                 },
                 Property {
                     name: "volumeNamespace",
-                    schema: SchemaId(2157u32),
+                    schema: SchemaId(2219u32),
                 },
             ],
             ty: Type::Object,
@@ -10130,11 +10130,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(2158u32),
+                    schema: SchemaId(2220u32),
                 },
                 Property {
                     name: "value",
-                    schema: SchemaId(2159u32),
+                    schema: SchemaId(2221u32),
                 },
             ],
             required: &["name", "value"],
@@ -10146,7 +10146,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "host",
-                    schema: SchemaId(2160u32),
+                    schema: SchemaId(2222u32),
                 },
                 Property {
                     name: "port",
@@ -10162,11 +10162,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "effect",
-                    schema: SchemaId(2161u32),
+                    schema: SchemaId(2223u32),
                 },
                 Property {
                     name: "key",
-                    schema: SchemaId(2162u32),
+                    schema: SchemaId(2224u32),
                 },
                 Property {
                     name: "timeAdded",
@@ -10174,7 +10174,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "value",
-                    schema: SchemaId(2163u32),
+                    schema: SchemaId(2225u32),
                 },
             ],
             required: &["key", "effect"],
@@ -10186,23 +10186,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "effect",
-                    schema: SchemaId(2164u32),
+                    schema: SchemaId(2226u32),
                 },
                 Property {
                     name: "key",
-                    schema: SchemaId(2165u32),
+                    schema: SchemaId(2227u32),
                 },
                 Property {
                     name: "operator",
-                    schema: SchemaId(2166u32),
+                    schema: SchemaId(2228u32),
                 },
                 Property {
                     name: "tolerationSeconds",
-                    schema: SchemaId(2167u32),
+                    schema: SchemaId(2229u32),
                 },
                 Property {
                     name: "value",
-                    schema: SchemaId(2168u32),
+                    schema: SchemaId(2230u32),
                 },
             ],
             ty: Type::Object,
@@ -10213,11 +10213,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "key",
-                    schema: SchemaId(2169u32),
+                    schema: SchemaId(2231u32),
                 },
                 Property {
                     name: "values",
-                    schema: SchemaId(2170u32),
+                    schema: SchemaId(2232u32),
                 },
             ],
             required: &["key", "values"],
@@ -10229,7 +10229,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "matchLabelExpressions",
-                    schema: SchemaId(2172u32),
+                    schema: SchemaId(2234u32),
                 },
             ],
             ty: Type::Object,
@@ -10245,31 +10245,31 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "matchLabelKeys",
-                    schema: SchemaId(2173u32),
+                    schema: SchemaId(2235u32),
                 },
                 Property {
                     name: "maxSkew",
-                    schema: SchemaId(2175u32),
+                    schema: SchemaId(2237u32),
                 },
                 Property {
                     name: "minDomains",
-                    schema: SchemaId(2176u32),
+                    schema: SchemaId(2238u32),
                 },
                 Property {
                     name: "nodeAffinityPolicy",
-                    schema: SchemaId(2177u32),
+                    schema: SchemaId(2239u32),
                 },
                 Property {
                     name: "nodeTaintsPolicy",
-                    schema: SchemaId(2178u32),
+                    schema: SchemaId(2240u32),
                 },
                 Property {
                     name: "topologyKey",
-                    schema: SchemaId(2179u32),
+                    schema: SchemaId(2241u32),
                 },
                 Property {
                     name: "whenUnsatisfiable",
-                    schema: SchemaId(2180u32),
+                    schema: SchemaId(2242u32),
                 },
             ],
             required: &["maxSkew", "topologyKey", "whenUnsatisfiable"],
@@ -10281,15 +10281,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiGroup",
-                    schema: SchemaId(2181u32),
+                    schema: SchemaId(2243u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2182u32),
+                    schema: SchemaId(2244u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2183u32),
+                    schema: SchemaId(2245u32),
                 },
             ],
             required: &["kind", "name"],
@@ -10302,19 +10302,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiGroup",
-                    schema: SchemaId(2184u32),
+                    schema: SchemaId(2246u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2185u32),
+                    schema: SchemaId(2247u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2186u32),
+                    schema: SchemaId(2248u32),
                 },
                 Property {
                     name: "namespace",
-                    schema: SchemaId(2187u32),
+                    schema: SchemaId(2249u32),
                 },
             ],
             required: &["kind", "name"],
@@ -10402,7 +10402,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2188u32),
+                    schema: SchemaId(2250u32),
                 },
                 Property {
                     name: "nfs",
@@ -10458,11 +10458,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "devicePath",
-                    schema: SchemaId(2189u32),
+                    schema: SchemaId(2251u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2190u32),
+                    schema: SchemaId(2252u32),
                 },
             ],
             required: &["name", "devicePath"],
@@ -10474,31 +10474,31 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "mountPath",
-                    schema: SchemaId(2191u32),
+                    schema: SchemaId(2253u32),
                 },
                 Property {
                     name: "mountPropagation",
-                    schema: SchemaId(2192u32),
+                    schema: SchemaId(2254u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2193u32),
+                    schema: SchemaId(2255u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(2194u32),
+                    schema: SchemaId(2256u32),
                 },
                 Property {
                     name: "recursiveReadOnly",
-                    schema: SchemaId(2195u32),
+                    schema: SchemaId(2257u32),
                 },
                 Property {
                     name: "subPath",
-                    schema: SchemaId(2196u32),
+                    schema: SchemaId(2258u32),
                 },
                 Property {
                     name: "subPathExpr",
-                    schema: SchemaId(2197u32),
+                    schema: SchemaId(2259u32),
                 },
             ],
             required: &["name", "mountPath"],
@@ -10510,19 +10510,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "mountPath",
-                    schema: SchemaId(2198u32),
+                    schema: SchemaId(2260u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2199u32),
+                    schema: SchemaId(2261u32),
                 },
                 Property {
                     name: "readOnly",
-                    schema: SchemaId(2200u32),
+                    schema: SchemaId(2262u32),
                 },
                 Property {
                     name: "recursiveReadOnly",
-                    schema: SchemaId(2201u32),
+                    schema: SchemaId(2263u32),
                 },
                 Property {
                     name: "volumeStatus",
@@ -10580,11 +10580,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "limits",
-                    schema: SchemaId(2202u32),
+                    schema: SchemaId(2264u32),
                 },
                 Property {
                     name: "requests",
-                    schema: SchemaId(2203u32),
+                    schema: SchemaId(2265u32),
                 },
             ],
             ty: Type::Object,
@@ -10606,19 +10606,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "fsType",
-                    schema: SchemaId(2204u32),
+                    schema: SchemaId(2266u32),
                 },
                 Property {
                     name: "storagePolicyID",
-                    schema: SchemaId(2205u32),
+                    schema: SchemaId(2267u32),
                 },
                 Property {
                     name: "storagePolicyName",
-                    schema: SchemaId(2206u32),
+                    schema: SchemaId(2268u32),
                 },
                 Property {
                     name: "volumePath",
-                    schema: SchemaId(2207u32),
+                    schema: SchemaId(2269u32),
                 },
             ],
             required: &["volumePath"],
@@ -10634,7 +10634,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "weight",
-                    schema: SchemaId(2208u32),
+                    schema: SchemaId(2270u32),
                 },
             ],
             required: &["weight", "podAffinityTerm"],
@@ -10646,19 +10646,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "gmsaCredentialSpec",
-                    schema: SchemaId(2209u32),
+                    schema: SchemaId(2271u32),
                 },
                 Property {
                     name: "gmsaCredentialSpecName",
-                    schema: SchemaId(2210u32),
+                    schema: SchemaId(2272u32),
                 },
                 Property {
                     name: "hostProcess",
-                    schema: SchemaId(2211u32),
+                    schema: SchemaId(2273u32),
                 },
                 Property {
                     name: "runAsUserName",
-                    schema: SchemaId(2212u32),
+                    schema: SchemaId(2274u32),
                 },
             ],
             ty: Type::Object,
@@ -10669,7 +10669,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "addresses",
-                    schema: SchemaId(2213u32),
+                    schema: SchemaId(2275u32),
                 },
                 Property {
                     name: "conditions",
@@ -10677,7 +10677,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "deprecatedTopology",
-                    schema: SchemaId(2215u32),
+                    schema: SchemaId(2277u32),
                 },
                 Property {
                     name: "hints",
@@ -10685,11 +10685,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "hostname",
-                    schema: SchemaId(2217u32),
+                    schema: SchemaId(2279u32),
                 },
                 Property {
                     name: "nodeName",
-                    schema: SchemaId(2218u32),
+                    schema: SchemaId(2280u32),
                 },
                 Property {
                     name: "targetRef",
@@ -10697,7 +10697,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "zone",
-                    schema: SchemaId(2219u32),
+                    schema: SchemaId(2281u32),
                 },
             ],
             required: &["addresses"],
@@ -10709,15 +10709,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "ready",
-                    schema: SchemaId(2220u32),
+                    schema: SchemaId(2282u32),
                 },
                 Property {
                     name: "serving",
-                    schema: SchemaId(2221u32),
+                    schema: SchemaId(2283u32),
                 },
                 Property {
                     name: "terminating",
-                    schema: SchemaId(2222u32),
+                    schema: SchemaId(2284u32),
                 },
             ],
             ty: Type::Object,
@@ -10728,11 +10728,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "forNodes",
-                    schema: SchemaId(2223u32),
+                    schema: SchemaId(2285u32),
                 },
                 Property {
                     name: "forZones",
-                    schema: SchemaId(2224u32),
+                    schema: SchemaId(2286u32),
                 },
             ],
             ty: Type::Object,
@@ -10743,19 +10743,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "appProtocol",
-                    schema: SchemaId(2225u32),
+                    schema: SchemaId(2287u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2226u32),
+                    schema: SchemaId(2288u32),
                 },
                 Property {
                     name: "port",
-                    schema: SchemaId(2227u32),
+                    schema: SchemaId(2289u32),
                 },
                 Property {
                     name: "protocol",
-                    schema: SchemaId(2228u32),
+                    schema: SchemaId(2290u32),
                 },
             ],
             ty: Type::Object,
@@ -10767,19 +10767,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "addressType",
-                    schema: SchemaId(2229u32),
+                    schema: SchemaId(2291u32),
                 },
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2230u32),
+                    schema: SchemaId(2292u32),
                 },
                 Property {
                     name: "endpoints",
-                    schema: SchemaId(2231u32),
+                    schema: SchemaId(2293u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2232u32),
+                    schema: SchemaId(2294u32),
                 },
                 Property {
                     name: "metadata",
@@ -10787,7 +10787,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "ports",
-                    schema: SchemaId(2233u32),
+                    schema: SchemaId(2295u32),
                 },
             ],
             required: &["addressType"],
@@ -10799,15 +10799,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2234u32),
+                    schema: SchemaId(2296u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2235u32),
+                    schema: SchemaId(2297u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2236u32),
+                    schema: SchemaId(2298u32),
                 },
                 Property {
                     name: "metadata",
@@ -10823,7 +10823,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(2237u32),
+                    schema: SchemaId(2299u32),
                 },
             ],
             required: &["name"],
@@ -10835,7 +10835,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(2238u32),
+                    schema: SchemaId(2300u32),
                 },
             ],
             required: &["name"],
@@ -10847,15 +10847,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "action",
-                    schema: SchemaId(2239u32),
+                    schema: SchemaId(2301u32),
                 },
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2240u32),
+                    schema: SchemaId(2302u32),
                 },
                 Property {
                     name: "deprecatedCount",
-                    schema: SchemaId(2241u32),
+                    schema: SchemaId(2303u32),
                 },
                 Property {
                     name: "deprecatedFirstTimestamp",
@@ -10875,7 +10875,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2242u32),
+                    schema: SchemaId(2304u32),
                 },
                 Property {
                     name: "metadata",
@@ -10883,11 +10883,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "note",
-                    schema: SchemaId(2243u32),
+                    schema: SchemaId(2305u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(2244u32),
+                    schema: SchemaId(2306u32),
                 },
                 Property {
                     name: "regarding",
@@ -10899,11 +10899,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "reportingController",
-                    schema: SchemaId(2245u32),
+                    schema: SchemaId(2307u32),
                 },
                 Property {
                     name: "reportingInstance",
-                    schema: SchemaId(2246u32),
+                    schema: SchemaId(2308u32),
                 },
                 Property {
                     name: "series",
@@ -10911,7 +10911,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(2247u32),
+                    schema: SchemaId(2309u32),
                 },
             ],
             required: &["eventTime"],
@@ -10923,15 +10923,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2248u32),
+                    schema: SchemaId(2310u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2249u32),
+                    schema: SchemaId(2311u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2250u32),
+                    schema: SchemaId(2312u32),
                 },
                 Property {
                     name: "metadata",
@@ -10947,7 +10947,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "count",
-                    schema: SchemaId(2251u32),
+                    schema: SchemaId(2313u32),
                 },
                 Property {
                     name: "lastObservedTime",
@@ -10963,11 +10963,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "lendablePercent",
-                    schema: SchemaId(2252u32),
+                    schema: SchemaId(2314u32),
                 },
                 Property {
                     name: "nominalConcurrencyShares",
-                    schema: SchemaId(2253u32),
+                    schema: SchemaId(2315u32),
                 },
             ],
             ty: Type::Object,
@@ -10978,7 +10978,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "type",
-                    schema: SchemaId(2254u32),
+                    schema: SchemaId(2316u32),
                 },
             ],
             required: &["type"],
@@ -10990,11 +10990,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2255u32),
+                    schema: SchemaId(2317u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2256u32),
+                    schema: SchemaId(2318u32),
                 },
                 Property {
                     name: "metadata",
@@ -11021,19 +11021,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(2257u32),
+                    schema: SchemaId(2319u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(2258u32),
+                    schema: SchemaId(2320u32),
                 },
                 Property {
                     name: "status",
-                    schema: SchemaId(2259u32),
+                    schema: SchemaId(2321u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(2260u32),
+                    schema: SchemaId(2322u32),
                 },
             ],
             ty: Type::Object,
@@ -11044,15 +11044,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2261u32),
+                    schema: SchemaId(2323u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2262u32),
+                    schema: SchemaId(2324u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2263u32),
+                    schema: SchemaId(2325u32),
                 },
                 Property {
                     name: "metadata",
@@ -11072,7 +11072,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "matchingPrecedence",
-                    schema: SchemaId(2264u32),
+                    schema: SchemaId(2326u32),
                 },
                 Property {
                     name: "priorityLevelConfiguration",
@@ -11080,7 +11080,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "rules",
-                    schema: SchemaId(2265u32),
+                    schema: SchemaId(2327u32),
                 },
             ],
             required: &["priorityLevelConfiguration"],
@@ -11092,7 +11092,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "conditions",
-                    schema: SchemaId(2266u32),
+                    schema: SchemaId(2328u32),
                 },
             ],
             ty: Type::Object,
@@ -11103,7 +11103,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(2267u32),
+                    schema: SchemaId(2329u32),
                 },
             ],
             required: &["name"],
@@ -11119,7 +11119,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(2268u32),
+                    schema: SchemaId(2330u32),
                 },
             ],
             required: &["type"],
@@ -11131,11 +11131,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "borrowingLimitPercent",
-                    schema: SchemaId(2269u32),
+                    schema: SchemaId(2331u32),
                 },
                 Property {
                     name: "lendablePercent",
-                    schema: SchemaId(2270u32),
+                    schema: SchemaId(2332u32),
                 },
                 Property {
                     name: "limitResponse",
@@ -11143,7 +11143,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "nominalConcurrencyShares",
-                    schema: SchemaId(2271u32),
+                    schema: SchemaId(2333u32),
                 },
             ],
             ty: Type::Object,
@@ -11154,11 +11154,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "nonResourceURLs",
-                    schema: SchemaId(2272u32),
+                    schema: SchemaId(2334u32),
                 },
                 Property {
                     name: "verbs",
-                    schema: SchemaId(2274u32),
+                    schema: SchemaId(2336u32),
                 },
             ],
             required: &["verbs", "nonResourceURLs"],
@@ -11170,15 +11170,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "nonResourceRules",
-                    schema: SchemaId(2276u32),
+                    schema: SchemaId(2338u32),
                 },
                 Property {
                     name: "resourceRules",
-                    schema: SchemaId(2277u32),
+                    schema: SchemaId(2339u32),
                 },
                 Property {
                     name: "subjects",
-                    schema: SchemaId(2278u32),
+                    schema: SchemaId(2340u32),
                 },
             ],
             required: &["subjects"],
@@ -11190,11 +11190,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2279u32),
+                    schema: SchemaId(2341u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2280u32),
+                    schema: SchemaId(2342u32),
                 },
                 Property {
                     name: "metadata",
@@ -11221,19 +11221,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(2281u32),
+                    schema: SchemaId(2343u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(2282u32),
+                    schema: SchemaId(2344u32),
                 },
                 Property {
                     name: "status",
-                    schema: SchemaId(2283u32),
+                    schema: SchemaId(2345u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(2284u32),
+                    schema: SchemaId(2346u32),
                 },
             ],
             ty: Type::Object,
@@ -11244,15 +11244,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2285u32),
+                    schema: SchemaId(2347u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2286u32),
+                    schema: SchemaId(2348u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2287u32),
+                    schema: SchemaId(2349u32),
                 },
                 Property {
                     name: "metadata",
@@ -11268,7 +11268,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(2288u32),
+                    schema: SchemaId(2350u32),
                 },
             ],
             required: &["name"],
@@ -11288,7 +11288,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(2289u32),
+                    schema: SchemaId(2351u32),
                 },
             ],
             required: &["type"],
@@ -11300,7 +11300,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "conditions",
-                    schema: SchemaId(2290u32),
+                    schema: SchemaId(2352u32),
                 },
             ],
             ty: Type::Object,
@@ -11311,15 +11311,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "handSize",
-                    schema: SchemaId(2291u32),
+                    schema: SchemaId(2353u32),
                 },
                 Property {
                     name: "queueLengthLimit",
-                    schema: SchemaId(2292u32),
+                    schema: SchemaId(2354u32),
                 },
                 Property {
                     name: "queues",
-                    schema: SchemaId(2293u32),
+                    schema: SchemaId(2355u32),
                 },
             ],
             ty: Type::Object,
@@ -11330,23 +11330,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiGroups",
-                    schema: SchemaId(2294u32),
+                    schema: SchemaId(2356u32),
                 },
                 Property {
                     name: "clusterScope",
-                    schema: SchemaId(2296u32),
+                    schema: SchemaId(2358u32),
                 },
                 Property {
                     name: "namespaces",
-                    schema: SchemaId(2297u32),
+                    schema: SchemaId(2359u32),
                 },
                 Property {
                     name: "resources",
-                    schema: SchemaId(2299u32),
+                    schema: SchemaId(2361u32),
                 },
                 Property {
                     name: "verbs",
-                    schema: SchemaId(2301u32),
+                    schema: SchemaId(2363u32),
                 },
             ],
             required: &["verbs", "apiGroups", "resources"],
@@ -11358,11 +11358,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(2303u32),
+                    schema: SchemaId(2365u32),
                 },
                 Property {
                     name: "namespace",
-                    schema: SchemaId(2304u32),
+                    schema: SchemaId(2366u32),
                 },
             ],
             required: &["namespace", "name"],
@@ -11378,7 +11378,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2305u32),
+                    schema: SchemaId(2367u32),
                 },
                 Property {
                     name: "serviceAccount",
@@ -11398,7 +11398,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(2306u32),
+                    schema: SchemaId(2368u32),
                 },
             ],
             required: &["name"],
@@ -11414,11 +11414,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "path",
-                    schema: SchemaId(2307u32),
+                    schema: SchemaId(2369u32),
                 },
                 Property {
                     name: "pathType",
-                    schema: SchemaId(2308u32),
+                    schema: SchemaId(2370u32),
                 },
             ],
             required: &["pathType", "backend"],
@@ -11430,7 +11430,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "paths",
-                    schema: SchemaId(2309u32),
+                    schema: SchemaId(2371u32),
                 },
             ],
             required: &["paths"],
@@ -11442,11 +11442,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2310u32),
+                    schema: SchemaId(2372u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2311u32),
+                    schema: SchemaId(2373u32),
                 },
                 Property {
                     name: "metadata",
@@ -11466,15 +11466,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2312u32),
+                    schema: SchemaId(2374u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2313u32),
+                    schema: SchemaId(2375u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2314u32),
+                    schema: SchemaId(2376u32),
                 },
                 Property {
                     name: "metadata",
@@ -11502,11 +11502,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "cidr",
-                    schema: SchemaId(2315u32),
+                    schema: SchemaId(2377u32),
                 },
                 Property {
                     name: "except",
-                    schema: SchemaId(2316u32),
+                    schema: SchemaId(2378u32),
                 },
             ],
             required: &["cidr"],
@@ -11518,11 +11518,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2318u32),
+                    schema: SchemaId(2380u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2319u32),
+                    schema: SchemaId(2381u32),
                 },
                 Property {
                     name: "metadata",
@@ -11560,11 +11560,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2320u32),
+                    schema: SchemaId(2382u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2321u32),
+                    schema: SchemaId(2383u32),
                 },
                 Property {
                     name: "metadata",
@@ -11583,15 +11583,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2322u32),
+                    schema: SchemaId(2384u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2323u32),
+                    schema: SchemaId(2385u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2324u32),
+                    schema: SchemaId(2386u32),
                 },
                 Property {
                     name: "metadata",
@@ -11607,23 +11607,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiGroup",
-                    schema: SchemaId(2325u32),
+                    schema: SchemaId(2387u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2326u32),
+                    schema: SchemaId(2388u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2327u32),
+                    schema: SchemaId(2389u32),
                 },
                 Property {
                     name: "namespace",
-                    schema: SchemaId(2328u32),
+                    schema: SchemaId(2390u32),
                 },
                 Property {
                     name: "scope",
-                    schema: SchemaId(2329u32),
+                    schema: SchemaId(2391u32),
                 },
             ],
             required: &["kind", "name"],
@@ -11635,7 +11635,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "controller",
-                    schema: SchemaId(2330u32),
+                    schema: SchemaId(2392u32),
                 },
                 Property {
                     name: "parameters",
@@ -11650,15 +11650,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2331u32),
+                    schema: SchemaId(2393u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2332u32),
+                    schema: SchemaId(2394u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2333u32),
+                    schema: SchemaId(2395u32),
                 },
                 Property {
                     name: "metadata",
@@ -11674,15 +11674,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "hostname",
-                    schema: SchemaId(2334u32),
+                    schema: SchemaId(2396u32),
                 },
                 Property {
                     name: "ip",
-                    schema: SchemaId(2335u32),
+                    schema: SchemaId(2397u32),
                 },
                 Property {
                     name: "ports",
-                    schema: SchemaId(2336u32),
+                    schema: SchemaId(2398u32),
                 },
             ],
             ty: Type::Object,
@@ -11693,7 +11693,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "ingress",
-                    schema: SchemaId(2337u32),
+                    schema: SchemaId(2399u32),
                 },
             ],
             ty: Type::Object,
@@ -11704,15 +11704,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "error",
-                    schema: SchemaId(2338u32),
+                    schema: SchemaId(2400u32),
                 },
                 Property {
                     name: "port",
-                    schema: SchemaId(2339u32),
+                    schema: SchemaId(2401u32),
                 },
                 Property {
                     name: "protocol",
-                    schema: SchemaId(2340u32),
+                    schema: SchemaId(2402u32),
                 },
             ],
             required: &["port", "protocol"],
@@ -11724,7 +11724,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "host",
-                    schema: SchemaId(2341u32),
+                    schema: SchemaId(2403u32),
                 },
                 Property {
                     name: "http",
@@ -11739,7 +11739,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(2342u32),
+                    schema: SchemaId(2404u32),
                 },
                 Property {
                     name: "port",
@@ -11759,15 +11759,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "ingressClassName",
-                    schema: SchemaId(2343u32),
+                    schema: SchemaId(2405u32),
                 },
                 Property {
                     name: "rules",
-                    schema: SchemaId(2344u32),
+                    schema: SchemaId(2406u32),
                 },
                 Property {
                     name: "tls",
-                    schema: SchemaId(2345u32),
+                    schema: SchemaId(2407u32),
                 },
             ],
             ty: Type::Object,
@@ -11789,11 +11789,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "hosts",
-                    schema: SchemaId(2346u32),
+                    schema: SchemaId(2408u32),
                 },
                 Property {
                     name: "secretName",
-                    schema: SchemaId(2348u32),
+                    schema: SchemaId(2410u32),
                 },
             ],
             ty: Type::Object,
@@ -11804,11 +11804,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2349u32),
+                    schema: SchemaId(2411u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2350u32),
+                    schema: SchemaId(2412u32),
                 },
                 Property {
                     name: "metadata",
@@ -11827,11 +11827,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "ports",
-                    schema: SchemaId(2351u32),
+                    schema: SchemaId(2413u32),
                 },
                 Property {
                     name: "to",
-                    schema: SchemaId(2352u32),
+                    schema: SchemaId(2414u32),
                 },
             ],
             ty: Type::Object,
@@ -11842,11 +11842,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "from",
-                    schema: SchemaId(2353u32),
+                    schema: SchemaId(2415u32),
                 },
                 Property {
                     name: "ports",
-                    schema: SchemaId(2354u32),
+                    schema: SchemaId(2416u32),
                 },
             ],
             ty: Type::Object,
@@ -11857,15 +11857,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2355u32),
+                    schema: SchemaId(2417u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2356u32),
+                    schema: SchemaId(2418u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2357u32),
+                    schema: SchemaId(2419u32),
                 },
                 Property {
                     name: "metadata",
@@ -11900,7 +11900,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "endPort",
-                    schema: SchemaId(2358u32),
+                    schema: SchemaId(2420u32),
                 },
                 Property {
                     name: "port",
@@ -11908,7 +11908,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "protocol",
-                    schema: SchemaId(2359u32),
+                    schema: SchemaId(2421u32),
                 },
             ],
             ty: Type::Object,
@@ -11919,11 +11919,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "egress",
-                    schema: SchemaId(2360u32),
+                    schema: SchemaId(2422u32),
                 },
                 Property {
                     name: "ingress",
-                    schema: SchemaId(2361u32),
+                    schema: SchemaId(2423u32),
                 },
                 Property {
                     name: "podSelector",
@@ -11931,7 +11931,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "policyTypes",
-                    schema: SchemaId(2362u32),
+                    schema: SchemaId(2424u32),
                 },
             ],
             ty: Type::Object,
@@ -11942,19 +11942,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "group",
-                    schema: SchemaId(2364u32),
+                    schema: SchemaId(2426u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2365u32),
+                    schema: SchemaId(2427u32),
                 },
                 Property {
                     name: "namespace",
-                    schema: SchemaId(2366u32),
+                    schema: SchemaId(2428u32),
                 },
                 Property {
                     name: "resource",
-                    schema: SchemaId(2367u32),
+                    schema: SchemaId(2429u32),
                 },
             ],
             required: &["resource", "name"],
@@ -11966,11 +11966,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(2368u32),
+                    schema: SchemaId(2430u32),
                 },
                 Property {
                     name: "number",
-                    schema: SchemaId(2369u32),
+                    schema: SchemaId(2431u32),
                 },
             ],
             ty: Type::Object,
@@ -11982,11 +11982,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2370u32),
+                    schema: SchemaId(2432u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2371u32),
+                    schema: SchemaId(2433u32),
                 },
                 Property {
                     name: "metadata",
@@ -12009,15 +12009,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2372u32),
+                    schema: SchemaId(2434u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2373u32),
+                    schema: SchemaId(2435u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2374u32),
+                    schema: SchemaId(2436u32),
                 },
                 Property {
                     name: "metadata",
@@ -12033,7 +12033,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "cidrs",
-                    schema: SchemaId(2375u32),
+                    schema: SchemaId(2437u32),
                 },
             ],
             ty: Type::Object,
@@ -12044,7 +12044,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "conditions",
-                    schema: SchemaId(2377u32),
+                    schema: SchemaId(2439u32),
                 },
             ],
             ty: Type::Object,
@@ -12055,11 +12055,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2378u32),
+                    schema: SchemaId(2440u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2379u32),
+                    schema: SchemaId(2441u32),
                 },
                 Property {
                     name: "metadata",
@@ -12079,15 +12079,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2380u32),
+                    schema: SchemaId(2442u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2381u32),
+                    schema: SchemaId(2443u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2382u32),
+                    schema: SchemaId(2444u32),
                 },
                 Property {
                     name: "metadata",
@@ -12115,19 +12115,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "group",
-                    schema: SchemaId(2383u32),
+                    schema: SchemaId(2445u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2384u32),
+                    schema: SchemaId(2446u32),
                 },
                 Property {
                     name: "namespace",
-                    schema: SchemaId(2385u32),
+                    schema: SchemaId(2447u32),
                 },
                 Property {
                     name: "resource",
-                    schema: SchemaId(2386u32),
+                    schema: SchemaId(2448u32),
                 },
             ],
             required: &["resource", "name"],
@@ -12139,11 +12139,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2387u32),
+                    schema: SchemaId(2449u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2388u32),
+                    schema: SchemaId(2450u32),
                 },
                 Property {
                     name: "metadata",
@@ -12166,15 +12166,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2389u32),
+                    schema: SchemaId(2451u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2390u32),
+                    schema: SchemaId(2452u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2391u32),
+                    schema: SchemaId(2453u32),
                 },
                 Property {
                     name: "metadata",
@@ -12190,7 +12190,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "cidrs",
-                    schema: SchemaId(2392u32),
+                    schema: SchemaId(2454u32),
                 },
             ],
             ty: Type::Object,
@@ -12201,7 +12201,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "conditions",
-                    schema: SchemaId(2394u32),
+                    schema: SchemaId(2456u32),
                 },
             ],
             ty: Type::Object,
@@ -12212,7 +12212,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "podFixed",
-                    schema: SchemaId(2395u32),
+                    schema: SchemaId(2457u32),
                 },
             ],
             ty: Type::Object,
@@ -12223,15 +12223,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2396u32),
+                    schema: SchemaId(2458u32),
                 },
                 Property {
                     name: "handler",
-                    schema: SchemaId(2397u32),
+                    schema: SchemaId(2459u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2398u32),
+                    schema: SchemaId(2460u32),
                 },
                 Property {
                     name: "metadata",
@@ -12255,15 +12255,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2399u32),
+                    schema: SchemaId(2461u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2400u32),
+                    schema: SchemaId(2462u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2401u32),
+                    schema: SchemaId(2463u32),
                 },
                 Property {
                     name: "metadata",
@@ -12279,11 +12279,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "nodeSelector",
-                    schema: SchemaId(2402u32),
+                    schema: SchemaId(2464u32),
                 },
                 Property {
                     name: "tolerations",
-                    schema: SchemaId(2404u32),
+                    schema: SchemaId(2466u32),
                 },
             ],
             ty: Type::Object,
@@ -12294,7 +12294,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2405u32),
+                    schema: SchemaId(2467u32),
                 },
                 Property {
                     name: "deleteOptions",
@@ -12302,7 +12302,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2406u32),
+                    schema: SchemaId(2468u32),
                 },
                 Property {
                     name: "metadata",
@@ -12317,11 +12317,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2407u32),
+                    schema: SchemaId(2469u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2408u32),
+                    schema: SchemaId(2470u32),
                 },
                 Property {
                     name: "metadata",
@@ -12344,15 +12344,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2409u32),
+                    schema: SchemaId(2471u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2410u32),
+                    schema: SchemaId(2472u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2411u32),
+                    schema: SchemaId(2473u32),
                 },
                 Property {
                     name: "metadata",
@@ -12376,11 +12376,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "selector",
-                    schema: SchemaId(2412u32),
+                    schema: SchemaId(2474u32),
                 },
                 Property {
                     name: "unhealthyPodEvictionPolicy",
-                    schema: SchemaId(2416u32),
+                    schema: SchemaId(2478u32),
                 },
             ],
             ty: Type::Object,
@@ -12391,31 +12391,31 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "conditions",
-                    schema: SchemaId(2417u32),
+                    schema: SchemaId(2479u32),
                 },
                 Property {
                     name: "currentHealthy",
-                    schema: SchemaId(2418u32),
+                    schema: SchemaId(2480u32),
                 },
                 Property {
                     name: "desiredHealthy",
-                    schema: SchemaId(2419u32),
+                    schema: SchemaId(2481u32),
                 },
                 Property {
                     name: "disruptedPods",
-                    schema: SchemaId(2420u32),
+                    schema: SchemaId(2482u32),
                 },
                 Property {
                     name: "disruptionsAllowed",
-                    schema: SchemaId(2421u32),
+                    schema: SchemaId(2483u32),
                 },
                 Property {
                     name: "expectedPods",
-                    schema: SchemaId(2422u32),
+                    schema: SchemaId(2484u32),
                 },
                 Property {
                     name: "observedGeneration",
-                    schema: SchemaId(2423u32),
+                    schema: SchemaId(2485u32),
                 },
             ],
             ty: Type::Object,
@@ -12426,7 +12426,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "clusterRoleSelectors",
-                    schema: SchemaId(2424u32),
+                    schema: SchemaId(2486u32),
                 },
             ],
             ty: Type::Object,
@@ -12441,11 +12441,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2425u32),
+                    schema: SchemaId(2487u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2426u32),
+                    schema: SchemaId(2488u32),
                 },
                 Property {
                     name: "metadata",
@@ -12453,7 +12453,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "rules",
-                    schema: SchemaId(2427u32),
+                    schema: SchemaId(2489u32),
                 },
             ],
             ty: Type::Object,
@@ -12464,11 +12464,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2428u32),
+                    schema: SchemaId(2490u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2429u32),
+                    schema: SchemaId(2491u32),
                 },
                 Property {
                     name: "metadata",
@@ -12480,7 +12480,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "subjects",
-                    schema: SchemaId(2430u32),
+                    schema: SchemaId(2492u32),
                 },
             ],
             required: &["roleRef"],
@@ -12492,15 +12492,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2431u32),
+                    schema: SchemaId(2493u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2432u32),
+                    schema: SchemaId(2494u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2433u32),
+                    schema: SchemaId(2495u32),
                 },
                 Property {
                     name: "metadata",
@@ -12516,15 +12516,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2434u32),
+                    schema: SchemaId(2496u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2435u32),
+                    schema: SchemaId(2497u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2436u32),
+                    schema: SchemaId(2498u32),
                 },
                 Property {
                     name: "metadata",
@@ -12540,23 +12540,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiGroups",
-                    schema: SchemaId(2437u32),
+                    schema: SchemaId(2499u32),
                 },
                 Property {
                     name: "nonResourceURLs",
-                    schema: SchemaId(2439u32),
+                    schema: SchemaId(2501u32),
                 },
                 Property {
                     name: "resourceNames",
-                    schema: SchemaId(2441u32),
+                    schema: SchemaId(2503u32),
                 },
                 Property {
                     name: "resources",
-                    schema: SchemaId(2443u32),
+                    schema: SchemaId(2505u32),
                 },
                 Property {
                     name: "verbs",
-                    schema: SchemaId(2445u32),
+                    schema: SchemaId(2507u32),
                 },
             ],
             required: &["verbs"],
@@ -12568,11 +12568,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2447u32),
+                    schema: SchemaId(2509u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2448u32),
+                    schema: SchemaId(2510u32),
                 },
                 Property {
                     name: "metadata",
@@ -12580,7 +12580,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "rules",
-                    schema: SchemaId(2449u32),
+                    schema: SchemaId(2511u32),
                 },
             ],
             ty: Type::Object,
@@ -12591,11 +12591,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2450u32),
+                    schema: SchemaId(2512u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2451u32),
+                    schema: SchemaId(2513u32),
                 },
                 Property {
                     name: "metadata",
@@ -12607,7 +12607,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "subjects",
-                    schema: SchemaId(2452u32),
+                    schema: SchemaId(2514u32),
                 },
             ],
             required: &["roleRef"],
@@ -12619,15 +12619,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2453u32),
+                    schema: SchemaId(2515u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2454u32),
+                    schema: SchemaId(2516u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2455u32),
+                    schema: SchemaId(2517u32),
                 },
                 Property {
                     name: "metadata",
@@ -12643,15 +12643,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2456u32),
+                    schema: SchemaId(2518u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2457u32),
+                    schema: SchemaId(2519u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2458u32),
+                    schema: SchemaId(2520u32),
                 },
                 Property {
                     name: "metadata",
@@ -12667,15 +12667,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiGroup",
-                    schema: SchemaId(2459u32),
+                    schema: SchemaId(2521u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2460u32),
+                    schema: SchemaId(2522u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2461u32),
+                    schema: SchemaId(2523u32),
                 },
             ],
             required: &["kind", "name"],
@@ -12688,19 +12688,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiGroup",
-                    schema: SchemaId(2462u32),
+                    schema: SchemaId(2524u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2463u32),
+                    schema: SchemaId(2525u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2464u32),
+                    schema: SchemaId(2526u32),
                 },
                 Property {
                     name: "namespace",
-                    schema: SchemaId(2465u32),
+                    schema: SchemaId(2527u32),
                 },
             ],
             required: &["kind", "name"],
@@ -12713,7 +12713,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "conditions",
-                    schema: SchemaId(2466u32),
+                    schema: SchemaId(2528u32),
                 },
                 Property {
                     name: "data",
@@ -12721,11 +12721,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "device",
-                    schema: SchemaId(2467u32),
+                    schema: SchemaId(2529u32),
                 },
                 Property {
                     name: "driver",
-                    schema: SchemaId(2468u32),
+                    schema: SchemaId(2530u32),
                 },
                 Property {
                     name: "networkData",
@@ -12733,11 +12733,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "pool",
-                    schema: SchemaId(2469u32),
+                    schema: SchemaId(2531u32),
                 },
                 Property {
                     name: "shareID",
-                    schema: SchemaId(2470u32),
+                    schema: SchemaId(2532u32),
                 },
             ],
             required: &["driver", "pool", "device"],
@@ -12768,7 +12768,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "expression",
-                    schema: SchemaId(2471u32),
+                    schema: SchemaId(2533u32),
                 },
             ],
             required: &["expression"],
@@ -12788,7 +12788,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "validValues",
-                    schema: SchemaId(2472u32),
+                    schema: SchemaId(2534u32),
                 },
             ],
             ty: Type::Object,
@@ -12819,7 +12819,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "requests",
-                    schema: SchemaId(2473u32),
+                    schema: SchemaId(2535u32),
                 },
             ],
             ty: Type::Object,
@@ -12842,11 +12842,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "counters",
-                    schema: SchemaId(2474u32),
+                    schema: SchemaId(2536u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2475u32),
+                    schema: SchemaId(2537u32),
                 },
             ],
             required: &["name", "counters"],
@@ -12858,47 +12858,47 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "allNodes",
-                    schema: SchemaId(2476u32),
+                    schema: SchemaId(2538u32),
                 },
                 Property {
                     name: "allowMultipleAllocations",
-                    schema: SchemaId(2477u32),
+                    schema: SchemaId(2539u32),
                 },
                 Property {
                     name: "attributes",
-                    schema: SchemaId(2478u32),
+                    schema: SchemaId(2540u32),
                 },
                 Property {
                     name: "bindingConditions",
-                    schema: SchemaId(2479u32),
+                    schema: SchemaId(2541u32),
                 },
                 Property {
                     name: "bindingFailureConditions",
-                    schema: SchemaId(2481u32),
+                    schema: SchemaId(2543u32),
                 },
                 Property {
                     name: "bindsToNode",
-                    schema: SchemaId(2483u32),
+                    schema: SchemaId(2545u32),
                 },
                 Property {
                     name: "capacity",
-                    schema: SchemaId(2484u32),
+                    schema: SchemaId(2546u32),
                 },
                 Property {
                     name: "consumesCounters",
-                    schema: SchemaId(2485u32),
+                    schema: SchemaId(2547u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2486u32),
+                    schema: SchemaId(2548u32),
                 },
                 Property {
                     name: "nodeAllocatableResourceMappings",
-                    schema: SchemaId(2487u32),
+                    schema: SchemaId(2549u32),
                 },
                 Property {
                     name: "nodeName",
-                    schema: SchemaId(2488u32),
+                    schema: SchemaId(2550u32),
                 },
                 Property {
                     name: "nodeSelector",
@@ -12906,7 +12906,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "taints",
-                    schema: SchemaId(2489u32),
+                    schema: SchemaId(2551u32),
                 },
             ],
             required: &["name"],
@@ -12922,11 +12922,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "requests",
-                    schema: SchemaId(2490u32),
+                    schema: SchemaId(2552u32),
                 },
                 Property {
                     name: "source",
-                    schema: SchemaId(2492u32),
+                    schema: SchemaId(2554u32),
                 },
             ],
             required: &["source"],
@@ -12938,11 +12938,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "config",
-                    schema: SchemaId(2493u32),
+                    schema: SchemaId(2555u32),
                 },
                 Property {
                     name: "results",
-                    schema: SchemaId(2494u32),
+                    schema: SchemaId(2556u32),
                 },
             ],
             ty: Type::Object,
@@ -12953,35 +12953,35 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "bool",
-                    schema: SchemaId(2495u32),
+                    schema: SchemaId(2557u32),
                 },
                 Property {
                     name: "bools",
-                    schema: SchemaId(2496u32),
+                    schema: SchemaId(2558u32),
                 },
                 Property {
                     name: "int",
-                    schema: SchemaId(2498u32),
+                    schema: SchemaId(2560u32),
                 },
                 Property {
                     name: "ints",
-                    schema: SchemaId(2499u32),
+                    schema: SchemaId(2561u32),
                 },
                 Property {
                     name: "string",
-                    schema: SchemaId(2501u32),
+                    schema: SchemaId(2563u32),
                 },
                 Property {
                     name: "strings",
-                    schema: SchemaId(2502u32),
+                    schema: SchemaId(2564u32),
                 },
                 Property {
                     name: "version",
-                    schema: SchemaId(2504u32),
+                    schema: SchemaId(2566u32),
                 },
                 Property {
                     name: "versions",
-                    schema: SchemaId(2505u32),
+                    schema: SchemaId(2567u32),
                 },
             ],
             ty: Type::Object,
@@ -13008,15 +13008,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "config",
-                    schema: SchemaId(2507u32),
+                    schema: SchemaId(2569u32),
                 },
                 Property {
                     name: "constraints",
-                    schema: SchemaId(2508u32),
+                    schema: SchemaId(2570u32),
                 },
                 Property {
                     name: "requests",
-                    schema: SchemaId(2509u32),
+                    schema: SchemaId(2571u32),
                 },
             ],
             ty: Type::Object,
@@ -13031,7 +13031,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "requests",
-                    schema: SchemaId(2510u32),
+                    schema: SchemaId(2572u32),
                 },
             ],
             ty: Type::Object,
@@ -13042,11 +13042,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2512u32),
+                    schema: SchemaId(2574u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2513u32),
+                    schema: SchemaId(2575u32),
                 },
                 Property {
                     name: "metadata",
@@ -13077,15 +13077,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2514u32),
+                    schema: SchemaId(2576u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2515u32),
+                    schema: SchemaId(2577u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2516u32),
+                    schema: SchemaId(2578u32),
                 },
                 Property {
                     name: "metadata",
@@ -13101,15 +13101,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "config",
-                    schema: SchemaId(2517u32),
+                    schema: SchemaId(2579u32),
                 },
                 Property {
                     name: "extendedResourceName",
-                    schema: SchemaId(2518u32),
+                    schema: SchemaId(2580u32),
                 },
                 Property {
                     name: "selectors",
-                    schema: SchemaId(2519u32),
+                    schema: SchemaId(2581u32),
                 },
             ],
             ty: Type::Object,
@@ -13120,15 +13120,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "distinctAttribute",
-                    schema: SchemaId(2520u32),
+                    schema: SchemaId(2582u32),
                 },
                 Property {
                     name: "matchAttribute",
-                    schema: SchemaId(2521u32),
+                    schema: SchemaId(2583u32),
                 },
                 Property {
                     name: "requests",
-                    schema: SchemaId(2522u32),
+                    schema: SchemaId(2584u32),
                 },
             ],
             ty: Type::Object,
@@ -13139,11 +13139,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "counterSet",
-                    schema: SchemaId(2524u32),
+                    schema: SchemaId(2586u32),
                 },
                 Property {
                     name: "counters",
-                    schema: SchemaId(2525u32),
+                    schema: SchemaId(2587u32),
                 },
             ],
             required: &["counterSet", "counters"],
@@ -13159,11 +13159,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "firstAvailable",
-                    schema: SchemaId(2526u32),
+                    schema: SchemaId(2588u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2527u32),
+                    schema: SchemaId(2589u32),
                 },
             ],
             required: &["name"],
@@ -13175,43 +13175,43 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "adminAccess",
-                    schema: SchemaId(2528u32),
+                    schema: SchemaId(2590u32),
                 },
                 Property {
                     name: "bindingConditions",
-                    schema: SchemaId(2529u32),
+                    schema: SchemaId(2591u32),
                 },
                 Property {
                     name: "bindingFailureConditions",
-                    schema: SchemaId(2531u32),
+                    schema: SchemaId(2593u32),
                 },
                 Property {
                     name: "consumedCapacity",
-                    schema: SchemaId(2533u32),
+                    schema: SchemaId(2595u32),
                 },
                 Property {
                     name: "device",
-                    schema: SchemaId(2534u32),
+                    schema: SchemaId(2596u32),
                 },
                 Property {
                     name: "driver",
-                    schema: SchemaId(2535u32),
+                    schema: SchemaId(2597u32),
                 },
                 Property {
                     name: "pool",
-                    schema: SchemaId(2536u32),
+                    schema: SchemaId(2598u32),
                 },
                 Property {
                     name: "request",
-                    schema: SchemaId(2537u32),
+                    schema: SchemaId(2599u32),
                 },
                 Property {
                     name: "shareID",
-                    schema: SchemaId(2538u32),
+                    schema: SchemaId(2600u32),
                 },
                 Property {
                     name: "tolerations",
-                    schema: SchemaId(2539u32),
+                    schema: SchemaId(2601u32),
                 },
             ],
             required: &["request", "driver", "pool", "device"],
@@ -13234,7 +13234,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "allocationMode",
-                    schema: SchemaId(2540u32),
+                    schema: SchemaId(2602u32),
                 },
                 Property {
                     name: "capacity",
@@ -13242,23 +13242,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "count",
-                    schema: SchemaId(2541u32),
+                    schema: SchemaId(2603u32),
                 },
                 Property {
                     name: "deviceClassName",
-                    schema: SchemaId(2542u32),
+                    schema: SchemaId(2604u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2543u32),
+                    schema: SchemaId(2605u32),
                 },
                 Property {
                     name: "selectors",
-                    schema: SchemaId(2544u32),
+                    schema: SchemaId(2606u32),
                 },
                 Property {
                     name: "tolerations",
-                    schema: SchemaId(2545u32),
+                    schema: SchemaId(2607u32),
                 },
             ],
             required: &["name", "deviceClassName"],
@@ -13270,11 +13270,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "effect",
-                    schema: SchemaId(2546u32),
+                    schema: SchemaId(2608u32),
                 },
                 Property {
                     name: "key",
-                    schema: SchemaId(2547u32),
+                    schema: SchemaId(2609u32),
                 },
                 Property {
                     name: "timeAdded",
@@ -13282,7 +13282,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "value",
-                    schema: SchemaId(2548u32),
+                    schema: SchemaId(2610u32),
                 },
             ],
             required: &["key", "effect"],
@@ -13294,23 +13294,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "effect",
-                    schema: SchemaId(2549u32),
+                    schema: SchemaId(2611u32),
                 },
                 Property {
                     name: "key",
-                    schema: SchemaId(2550u32),
+                    schema: SchemaId(2612u32),
                 },
                 Property {
                     name: "operator",
-                    schema: SchemaId(2551u32),
+                    schema: SchemaId(2613u32),
                 },
                 Property {
                     name: "tolerationSeconds",
-                    schema: SchemaId(2552u32),
+                    schema: SchemaId(2614u32),
                 },
                 Property {
                     name: "value",
-                    schema: SchemaId(2553u32),
+                    schema: SchemaId(2615u32),
                 },
             ],
             ty: Type::Object,
@@ -13321,11 +13321,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "adminAccess",
-                    schema: SchemaId(2554u32),
+                    schema: SchemaId(2616u32),
                 },
                 Property {
                     name: "allocationMode",
-                    schema: SchemaId(2555u32),
+                    schema: SchemaId(2617u32),
                 },
                 Property {
                     name: "capacity",
@@ -13333,19 +13333,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "count",
-                    schema: SchemaId(2556u32),
+                    schema: SchemaId(2618u32),
                 },
                 Property {
                     name: "deviceClassName",
-                    schema: SchemaId(2557u32),
+                    schema: SchemaId(2619u32),
                 },
                 Property {
                     name: "selectors",
-                    schema: SchemaId(2558u32),
+                    schema: SchemaId(2620u32),
                 },
                 Property {
                     name: "tolerations",
-                    schema: SchemaId(2559u32),
+                    schema: SchemaId(2621u32),
                 },
             ],
             required: &["deviceClassName"],
@@ -13357,15 +13357,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "hardwareAddress",
-                    schema: SchemaId(2560u32),
+                    schema: SchemaId(2622u32),
                 },
                 Property {
                     name: "interfaceName",
-                    schema: SchemaId(2561u32),
+                    schema: SchemaId(2623u32),
                 },
                 Property {
                     name: "ips",
-                    schema: SchemaId(2562u32),
+                    schema: SchemaId(2624u32),
                 },
             ],
             ty: Type::Object,
@@ -13380,7 +13380,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "capacityKey",
-                    schema: SchemaId(2564u32),
+                    schema: SchemaId(2626u32),
                 },
             ],
             ty: Type::Object,
@@ -13391,7 +13391,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "driver",
-                    schema: SchemaId(2565u32),
+                    schema: SchemaId(2627u32),
                 },
                 Property {
                     name: "parameters",
@@ -13407,11 +13407,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2566u32),
+                    schema: SchemaId(2628u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2567u32),
+                    schema: SchemaId(2629u32),
                 },
                 Property {
                     name: "metadata",
@@ -13435,19 +13435,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiGroup",
-                    schema: SchemaId(2568u32),
+                    schema: SchemaId(2630u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2569u32),
+                    schema: SchemaId(2631u32),
                 },
                 Property {
                     name: "resource",
-                    schema: SchemaId(2570u32),
+                    schema: SchemaId(2632u32),
                 },
                 Property {
                     name: "uid",
-                    schema: SchemaId(2571u32),
+                    schema: SchemaId(2633u32),
                 },
             ],
             required: &["resource", "name", "uid"],
@@ -13459,15 +13459,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2572u32),
+                    schema: SchemaId(2634u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2573u32),
+                    schema: SchemaId(2635u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2574u32),
+                    schema: SchemaId(2636u32),
                 },
                 Property {
                     name: "metadata",
@@ -13498,11 +13498,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "devices",
-                    schema: SchemaId(2575u32),
+                    schema: SchemaId(2637u32),
                 },
                 Property {
                     name: "reservedFor",
-                    schema: SchemaId(2576u32),
+                    schema: SchemaId(2638u32),
                 },
             ],
             ty: Type::Object,
@@ -13513,11 +13513,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2577u32),
+                    schema: SchemaId(2639u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2578u32),
+                    schema: SchemaId(2640u32),
                 },
                 Property {
                     name: "metadata",
@@ -13537,15 +13537,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2579u32),
+                    schema: SchemaId(2641u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2580u32),
+                    schema: SchemaId(2642u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2581u32),
+                    schema: SchemaId(2643u32),
                 },
                 Property {
                     name: "metadata",
@@ -13577,15 +13577,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "generation",
-                    schema: SchemaId(2582u32),
+                    schema: SchemaId(2644u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2583u32),
+                    schema: SchemaId(2645u32),
                 },
                 Property {
                     name: "resourceSliceCount",
-                    schema: SchemaId(2584u32),
+                    schema: SchemaId(2646u32),
                 },
             ],
             required: &["name", "generation", "resourceSliceCount"],
@@ -13597,11 +13597,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2585u32),
+                    schema: SchemaId(2647u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2586u32),
+                    schema: SchemaId(2648u32),
                 },
                 Property {
                     name: "metadata",
@@ -13621,15 +13621,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2587u32),
+                    schema: SchemaId(2649u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2588u32),
+                    schema: SchemaId(2650u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2589u32),
+                    schema: SchemaId(2651u32),
                 },
                 Property {
                     name: "metadata",
@@ -13645,19 +13645,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "allNodes",
-                    schema: SchemaId(2590u32),
+                    schema: SchemaId(2652u32),
                 },
                 Property {
                     name: "devices",
-                    schema: SchemaId(2591u32),
+                    schema: SchemaId(2653u32),
                 },
                 Property {
                     name: "driver",
-                    schema: SchemaId(2592u32),
+                    schema: SchemaId(2654u32),
                 },
                 Property {
                     name: "nodeName",
-                    schema: SchemaId(2593u32),
+                    schema: SchemaId(2655u32),
                 },
                 Property {
                     name: "nodeSelector",
@@ -13665,7 +13665,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "perDeviceNodeSelection",
-                    schema: SchemaId(2594u32),
+                    schema: SchemaId(2656u32),
                 },
                 Property {
                     name: "pool",
@@ -13673,7 +13673,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "sharedCounters",
-                    schema: SchemaId(2595u32),
+                    schema: SchemaId(2657u32),
                 },
             ],
             required: &["driver", "pool"],
@@ -13685,11 +13685,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "effect",
-                    schema: SchemaId(2596u32),
+                    schema: SchemaId(2658u32),
                 },
                 Property {
                     name: "key",
-                    schema: SchemaId(2597u32),
+                    schema: SchemaId(2659u32),
                 },
                 Property {
                     name: "timeAdded",
@@ -13697,7 +13697,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "value",
-                    schema: SchemaId(2598u32),
+                    schema: SchemaId(2660u32),
                 },
             ],
             required: &["key", "effect"],
@@ -13709,11 +13709,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2599u32),
+                    schema: SchemaId(2661u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2600u32),
+                    schema: SchemaId(2662u32),
                 },
                 Property {
                     name: "metadata",
@@ -13737,15 +13737,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2601u32),
+                    schema: SchemaId(2663u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2602u32),
+                    schema: SchemaId(2664u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2603u32),
+                    schema: SchemaId(2665u32),
                 },
                 Property {
                     name: "metadata",
@@ -13777,7 +13777,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "conditions",
-                    schema: SchemaId(2604u32),
+                    schema: SchemaId(2666u32),
                 },
             ],
             ty: Type::Object,
@@ -13788,15 +13788,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "device",
-                    schema: SchemaId(2605u32),
+                    schema: SchemaId(2667u32),
                 },
                 Property {
                     name: "driver",
-                    schema: SchemaId(2606u32),
+                    schema: SchemaId(2668u32),
                 },
                 Property {
                     name: "pool",
-                    schema: SchemaId(2607u32),
+                    schema: SchemaId(2669u32),
                 },
             ],
             ty: Type::Object,
@@ -13807,43 +13807,43 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "allocatedDevices",
-                    schema: SchemaId(2608u32),
+                    schema: SchemaId(2670u32),
                 },
                 Property {
                     name: "availableDevices",
-                    schema: SchemaId(2609u32),
+                    schema: SchemaId(2671u32),
                 },
                 Property {
                     name: "driver",
-                    schema: SchemaId(2610u32),
+                    schema: SchemaId(2672u32),
                 },
                 Property {
                     name: "generation",
-                    schema: SchemaId(2611u32),
+                    schema: SchemaId(2673u32),
                 },
                 Property {
                     name: "nodeName",
-                    schema: SchemaId(2612u32),
+                    schema: SchemaId(2674u32),
                 },
                 Property {
                     name: "poolName",
-                    schema: SchemaId(2613u32),
+                    schema: SchemaId(2675u32),
                 },
                 Property {
                     name: "resourceSliceCount",
-                    schema: SchemaId(2614u32),
+                    schema: SchemaId(2676u32),
                 },
                 Property {
                     name: "totalDevices",
-                    schema: SchemaId(2615u32),
+                    schema: SchemaId(2677u32),
                 },
                 Property {
                     name: "unavailableDevices",
-                    schema: SchemaId(2616u32),
+                    schema: SchemaId(2678u32),
                 },
                 Property {
                     name: "validationError",
-                    schema: SchemaId(2617u32),
+                    schema: SchemaId(2679u32),
                 },
             ],
             required: &["driver", "poolName", "generation"],
@@ -13855,11 +13855,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2618u32),
+                    schema: SchemaId(2680u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2619u32),
+                    schema: SchemaId(2681u32),
                 },
                 Property {
                     name: "metadata",
@@ -13883,15 +13883,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2620u32),
+                    schema: SchemaId(2682u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2621u32),
+                    schema: SchemaId(2683u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2622u32),
+                    schema: SchemaId(2684u32),
                 },
                 Property {
                     name: "metadata",
@@ -13907,15 +13907,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "driver",
-                    schema: SchemaId(2623u32),
+                    schema: SchemaId(2685u32),
                 },
                 Property {
                     name: "limit",
-                    schema: SchemaId(2624u32),
+                    schema: SchemaId(2686u32),
                 },
                 Property {
                     name: "poolName",
-                    schema: SchemaId(2625u32),
+                    schema: SchemaId(2687u32),
                 },
             ],
             required: &["driver"],
@@ -13927,15 +13927,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "conditions",
-                    schema: SchemaId(2626u32),
+                    schema: SchemaId(2688u32),
                 },
                 Property {
                     name: "poolCount",
-                    schema: SchemaId(2627u32),
+                    schema: SchemaId(2689u32),
                 },
                 Property {
                     name: "pools",
-                    schema: SchemaId(2628u32),
+                    schema: SchemaId(2690u32),
                 },
             ],
             required: &["poolCount"],
@@ -13947,7 +13947,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "conditions",
-                    schema: SchemaId(2629u32),
+                    schema: SchemaId(2691u32),
                 },
                 Property {
                     name: "data",
@@ -13955,11 +13955,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "device",
-                    schema: SchemaId(2630u32),
+                    schema: SchemaId(2692u32),
                 },
                 Property {
                     name: "driver",
-                    schema: SchemaId(2631u32),
+                    schema: SchemaId(2693u32),
                 },
                 Property {
                     name: "networkData",
@@ -13967,11 +13967,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "pool",
-                    schema: SchemaId(2632u32),
+                    schema: SchemaId(2694u32),
                 },
                 Property {
                     name: "shareID",
-                    schema: SchemaId(2633u32),
+                    schema: SchemaId(2695u32),
                 },
             ],
             required: &["driver", "pool", "device"],
@@ -14002,43 +14002,43 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "allNodes",
-                    schema: SchemaId(2634u32),
+                    schema: SchemaId(2696u32),
                 },
                 Property {
                     name: "allowMultipleAllocations",
-                    schema: SchemaId(2635u32),
+                    schema: SchemaId(2697u32),
                 },
                 Property {
                     name: "attributes",
-                    schema: SchemaId(2636u32),
+                    schema: SchemaId(2698u32),
                 },
                 Property {
                     name: "bindingConditions",
-                    schema: SchemaId(2637u32),
+                    schema: SchemaId(2699u32),
                 },
                 Property {
                     name: "bindingFailureConditions",
-                    schema: SchemaId(2639u32),
+                    schema: SchemaId(2701u32),
                 },
                 Property {
                     name: "bindsToNode",
-                    schema: SchemaId(2641u32),
+                    schema: SchemaId(2703u32),
                 },
                 Property {
                     name: "capacity",
-                    schema: SchemaId(2642u32),
+                    schema: SchemaId(2704u32),
                 },
                 Property {
                     name: "consumesCounters",
-                    schema: SchemaId(2643u32),
+                    schema: SchemaId(2705u32),
                 },
                 Property {
                     name: "nodeAllocatableResourceMappings",
-                    schema: SchemaId(2644u32),
+                    schema: SchemaId(2706u32),
                 },
                 Property {
                     name: "nodeName",
-                    schema: SchemaId(2645u32),
+                    schema: SchemaId(2707u32),
                 },
                 Property {
                     name: "nodeSelector",
@@ -14046,7 +14046,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "taints",
-                    schema: SchemaId(2646u32),
+                    schema: SchemaId(2708u32),
                 },
             ],
             ty: Type::Object,
@@ -14057,7 +14057,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "expression",
-                    schema: SchemaId(2647u32),
+                    schema: SchemaId(2709u32),
                 },
             ],
             required: &["expression"],
@@ -14077,7 +14077,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "validValues",
-                    schema: SchemaId(2648u32),
+                    schema: SchemaId(2710u32),
                 },
             ],
             ty: Type::Object,
@@ -14108,7 +14108,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "requests",
-                    schema: SchemaId(2649u32),
+                    schema: SchemaId(2711u32),
                 },
             ],
             ty: Type::Object,
@@ -14131,11 +14131,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "counters",
-                    schema: SchemaId(2650u32),
+                    schema: SchemaId(2712u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2651u32),
+                    schema: SchemaId(2713u32),
                 },
             ],
             required: &["name", "counters"],
@@ -14151,7 +14151,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2652u32),
+                    schema: SchemaId(2714u32),
                 },
             ],
             required: &["name"],
@@ -14167,11 +14167,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "requests",
-                    schema: SchemaId(2653u32),
+                    schema: SchemaId(2715u32),
                 },
                 Property {
                     name: "source",
-                    schema: SchemaId(2655u32),
+                    schema: SchemaId(2717u32),
                 },
             ],
             required: &["source"],
@@ -14183,11 +14183,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "config",
-                    schema: SchemaId(2656u32),
+                    schema: SchemaId(2718u32),
                 },
                 Property {
                     name: "results",
-                    schema: SchemaId(2657u32),
+                    schema: SchemaId(2719u32),
                 },
             ],
             ty: Type::Object,
@@ -14198,35 +14198,35 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "bool",
-                    schema: SchemaId(2658u32),
+                    schema: SchemaId(2720u32),
                 },
                 Property {
                     name: "bools",
-                    schema: SchemaId(2659u32),
+                    schema: SchemaId(2721u32),
                 },
                 Property {
                     name: "int",
-                    schema: SchemaId(2661u32),
+                    schema: SchemaId(2723u32),
                 },
                 Property {
                     name: "ints",
-                    schema: SchemaId(2662u32),
+                    schema: SchemaId(2724u32),
                 },
                 Property {
                     name: "string",
-                    schema: SchemaId(2664u32),
+                    schema: SchemaId(2726u32),
                 },
                 Property {
                     name: "strings",
-                    schema: SchemaId(2665u32),
+                    schema: SchemaId(2727u32),
                 },
                 Property {
                     name: "version",
-                    schema: SchemaId(2667u32),
+                    schema: SchemaId(2729u32),
                 },
                 Property {
                     name: "versions",
-                    schema: SchemaId(2668u32),
+                    schema: SchemaId(2730u32),
                 },
             ],
             ty: Type::Object,
@@ -14253,15 +14253,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "config",
-                    schema: SchemaId(2670u32),
+                    schema: SchemaId(2732u32),
                 },
                 Property {
                     name: "constraints",
-                    schema: SchemaId(2671u32),
+                    schema: SchemaId(2733u32),
                 },
                 Property {
                     name: "requests",
-                    schema: SchemaId(2672u32),
+                    schema: SchemaId(2734u32),
                 },
             ],
             ty: Type::Object,
@@ -14276,7 +14276,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "requests",
-                    schema: SchemaId(2673u32),
+                    schema: SchemaId(2735u32),
                 },
             ],
             ty: Type::Object,
@@ -14287,11 +14287,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2675u32),
+                    schema: SchemaId(2737u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2676u32),
+                    schema: SchemaId(2738u32),
                 },
                 Property {
                     name: "metadata",
@@ -14322,15 +14322,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2677u32),
+                    schema: SchemaId(2739u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2678u32),
+                    schema: SchemaId(2740u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2679u32),
+                    schema: SchemaId(2741u32),
                 },
                 Property {
                     name: "metadata",
@@ -14346,15 +14346,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "config",
-                    schema: SchemaId(2680u32),
+                    schema: SchemaId(2742u32),
                 },
                 Property {
                     name: "extendedResourceName",
-                    schema: SchemaId(2681u32),
+                    schema: SchemaId(2743u32),
                 },
                 Property {
                     name: "selectors",
-                    schema: SchemaId(2682u32),
+                    schema: SchemaId(2744u32),
                 },
             ],
             ty: Type::Object,
@@ -14365,15 +14365,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "distinctAttribute",
-                    schema: SchemaId(2683u32),
+                    schema: SchemaId(2745u32),
                 },
                 Property {
                     name: "matchAttribute",
-                    schema: SchemaId(2684u32),
+                    schema: SchemaId(2746u32),
                 },
                 Property {
                     name: "requests",
-                    schema: SchemaId(2685u32),
+                    schema: SchemaId(2747u32),
                 },
             ],
             ty: Type::Object,
@@ -14384,11 +14384,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "counterSet",
-                    schema: SchemaId(2687u32),
+                    schema: SchemaId(2749u32),
                 },
                 Property {
                     name: "counters",
-                    schema: SchemaId(2688u32),
+                    schema: SchemaId(2750u32),
                 },
             ],
             required: &["counterSet", "counters"],
@@ -14400,11 +14400,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "adminAccess",
-                    schema: SchemaId(2689u32),
+                    schema: SchemaId(2751u32),
                 },
                 Property {
                     name: "allocationMode",
-                    schema: SchemaId(2690u32),
+                    schema: SchemaId(2752u32),
                 },
                 Property {
                     name: "capacity",
@@ -14412,27 +14412,27 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "count",
-                    schema: SchemaId(2691u32),
+                    schema: SchemaId(2753u32),
                 },
                 Property {
                     name: "deviceClassName",
-                    schema: SchemaId(2692u32),
+                    schema: SchemaId(2754u32),
                 },
                 Property {
                     name: "firstAvailable",
-                    schema: SchemaId(2693u32),
+                    schema: SchemaId(2755u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2694u32),
+                    schema: SchemaId(2756u32),
                 },
                 Property {
                     name: "selectors",
-                    schema: SchemaId(2695u32),
+                    schema: SchemaId(2757u32),
                 },
                 Property {
                     name: "tolerations",
-                    schema: SchemaId(2696u32),
+                    schema: SchemaId(2758u32),
                 },
             ],
             required: &["name"],
@@ -14444,43 +14444,43 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "adminAccess",
-                    schema: SchemaId(2697u32),
+                    schema: SchemaId(2759u32),
                 },
                 Property {
                     name: "bindingConditions",
-                    schema: SchemaId(2698u32),
+                    schema: SchemaId(2760u32),
                 },
                 Property {
                     name: "bindingFailureConditions",
-                    schema: SchemaId(2700u32),
+                    schema: SchemaId(2762u32),
                 },
                 Property {
                     name: "consumedCapacity",
-                    schema: SchemaId(2702u32),
+                    schema: SchemaId(2764u32),
                 },
                 Property {
                     name: "device",
-                    schema: SchemaId(2703u32),
+                    schema: SchemaId(2765u32),
                 },
                 Property {
                     name: "driver",
-                    schema: SchemaId(2704u32),
+                    schema: SchemaId(2766u32),
                 },
                 Property {
                     name: "pool",
-                    schema: SchemaId(2705u32),
+                    schema: SchemaId(2767u32),
                 },
                 Property {
                     name: "request",
-                    schema: SchemaId(2706u32),
+                    schema: SchemaId(2768u32),
                 },
                 Property {
                     name: "shareID",
-                    schema: SchemaId(2707u32),
+                    schema: SchemaId(2769u32),
                 },
                 Property {
                     name: "tolerations",
-                    schema: SchemaId(2708u32),
+                    schema: SchemaId(2770u32),
                 },
             ],
             required: &["request", "driver", "pool", "device"],
@@ -14503,7 +14503,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "allocationMode",
-                    schema: SchemaId(2709u32),
+                    schema: SchemaId(2771u32),
                 },
                 Property {
                     name: "capacity",
@@ -14511,23 +14511,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "count",
-                    schema: SchemaId(2710u32),
+                    schema: SchemaId(2772u32),
                 },
                 Property {
                     name: "deviceClassName",
-                    schema: SchemaId(2711u32),
+                    schema: SchemaId(2773u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2712u32),
+                    schema: SchemaId(2774u32),
                 },
                 Property {
                     name: "selectors",
-                    schema: SchemaId(2713u32),
+                    schema: SchemaId(2775u32),
                 },
                 Property {
                     name: "tolerations",
-                    schema: SchemaId(2714u32),
+                    schema: SchemaId(2776u32),
                 },
             ],
             required: &["name", "deviceClassName"],
@@ -14539,11 +14539,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "effect",
-                    schema: SchemaId(2715u32),
+                    schema: SchemaId(2777u32),
                 },
                 Property {
                     name: "key",
-                    schema: SchemaId(2716u32),
+                    schema: SchemaId(2778u32),
                 },
                 Property {
                     name: "timeAdded",
@@ -14551,7 +14551,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "value",
-                    schema: SchemaId(2717u32),
+                    schema: SchemaId(2779u32),
                 },
             ],
             required: &["key", "effect"],
@@ -14563,23 +14563,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "effect",
-                    schema: SchemaId(2718u32),
+                    schema: SchemaId(2780u32),
                 },
                 Property {
                     name: "key",
-                    schema: SchemaId(2719u32),
+                    schema: SchemaId(2781u32),
                 },
                 Property {
                     name: "operator",
-                    schema: SchemaId(2720u32),
+                    schema: SchemaId(2782u32),
                 },
                 Property {
                     name: "tolerationSeconds",
-                    schema: SchemaId(2721u32),
+                    schema: SchemaId(2783u32),
                 },
                 Property {
                     name: "value",
-                    schema: SchemaId(2722u32),
+                    schema: SchemaId(2784u32),
                 },
             ],
             ty: Type::Object,
@@ -14590,15 +14590,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "hardwareAddress",
-                    schema: SchemaId(2723u32),
+                    schema: SchemaId(2785u32),
                 },
                 Property {
                     name: "interfaceName",
-                    schema: SchemaId(2724u32),
+                    schema: SchemaId(2786u32),
                 },
                 Property {
                     name: "ips",
-                    schema: SchemaId(2725u32),
+                    schema: SchemaId(2787u32),
                 },
             ],
             ty: Type::Object,
@@ -14613,7 +14613,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "capacityKey",
-                    schema: SchemaId(2727u32),
+                    schema: SchemaId(2789u32),
                 },
             ],
             ty: Type::Object,
@@ -14624,7 +14624,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "driver",
-                    schema: SchemaId(2728u32),
+                    schema: SchemaId(2790u32),
                 },
                 Property {
                     name: "parameters",
@@ -14640,11 +14640,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2729u32),
+                    schema: SchemaId(2791u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2730u32),
+                    schema: SchemaId(2792u32),
                 },
                 Property {
                     name: "metadata",
@@ -14668,19 +14668,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiGroup",
-                    schema: SchemaId(2731u32),
+                    schema: SchemaId(2793u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2732u32),
+                    schema: SchemaId(2794u32),
                 },
                 Property {
                     name: "resource",
-                    schema: SchemaId(2733u32),
+                    schema: SchemaId(2795u32),
                 },
                 Property {
                     name: "uid",
-                    schema: SchemaId(2734u32),
+                    schema: SchemaId(2796u32),
                 },
             ],
             required: &["resource", "name", "uid"],
@@ -14692,15 +14692,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2735u32),
+                    schema: SchemaId(2797u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2736u32),
+                    schema: SchemaId(2798u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2737u32),
+                    schema: SchemaId(2799u32),
                 },
                 Property {
                     name: "metadata",
@@ -14731,11 +14731,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "devices",
-                    schema: SchemaId(2738u32),
+                    schema: SchemaId(2800u32),
                 },
                 Property {
                     name: "reservedFor",
-                    schema: SchemaId(2739u32),
+                    schema: SchemaId(2801u32),
                 },
             ],
             ty: Type::Object,
@@ -14746,11 +14746,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2740u32),
+                    schema: SchemaId(2802u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2741u32),
+                    schema: SchemaId(2803u32),
                 },
                 Property {
                     name: "metadata",
@@ -14770,15 +14770,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2742u32),
+                    schema: SchemaId(2804u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2743u32),
+                    schema: SchemaId(2805u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2744u32),
+                    schema: SchemaId(2806u32),
                 },
                 Property {
                     name: "metadata",
@@ -14810,15 +14810,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "generation",
-                    schema: SchemaId(2745u32),
+                    schema: SchemaId(2807u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2746u32),
+                    schema: SchemaId(2808u32),
                 },
                 Property {
                     name: "resourceSliceCount",
-                    schema: SchemaId(2747u32),
+                    schema: SchemaId(2809u32),
                 },
             ],
             required: &["name", "generation", "resourceSliceCount"],
@@ -14830,11 +14830,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2748u32),
+                    schema: SchemaId(2810u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2749u32),
+                    schema: SchemaId(2811u32),
                 },
                 Property {
                     name: "metadata",
@@ -14854,15 +14854,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2750u32),
+                    schema: SchemaId(2812u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2751u32),
+                    schema: SchemaId(2813u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2752u32),
+                    schema: SchemaId(2814u32),
                 },
                 Property {
                     name: "metadata",
@@ -14878,19 +14878,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "allNodes",
-                    schema: SchemaId(2753u32),
+                    schema: SchemaId(2815u32),
                 },
                 Property {
                     name: "devices",
-                    schema: SchemaId(2754u32),
+                    schema: SchemaId(2816u32),
                 },
                 Property {
                     name: "driver",
-                    schema: SchemaId(2755u32),
+                    schema: SchemaId(2817u32),
                 },
                 Property {
                     name: "nodeName",
-                    schema: SchemaId(2756u32),
+                    schema: SchemaId(2818u32),
                 },
                 Property {
                     name: "nodeSelector",
@@ -14898,7 +14898,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "perDeviceNodeSelection",
-                    schema: SchemaId(2757u32),
+                    schema: SchemaId(2819u32),
                 },
                 Property {
                     name: "pool",
@@ -14906,7 +14906,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "sharedCounters",
-                    schema: SchemaId(2758u32),
+                    schema: SchemaId(2820u32),
                 },
             ],
             required: &["driver", "pool"],
@@ -14918,7 +14918,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "conditions",
-                    schema: SchemaId(2759u32),
+                    schema: SchemaId(2821u32),
                 },
                 Property {
                     name: "data",
@@ -14926,11 +14926,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "device",
-                    schema: SchemaId(2760u32),
+                    schema: SchemaId(2822u32),
                 },
                 Property {
                     name: "driver",
-                    schema: SchemaId(2761u32),
+                    schema: SchemaId(2823u32),
                 },
                 Property {
                     name: "networkData",
@@ -14938,11 +14938,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "pool",
-                    schema: SchemaId(2762u32),
+                    schema: SchemaId(2824u32),
                 },
                 Property {
                     name: "shareID",
-                    schema: SchemaId(2763u32),
+                    schema: SchemaId(2825u32),
                 },
             ],
             required: &["driver", "pool", "device"],
@@ -14973,7 +14973,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "expression",
-                    schema: SchemaId(2764u32),
+                    schema: SchemaId(2826u32),
                 },
             ],
             required: &["expression"],
@@ -14993,7 +14993,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "validValues",
-                    schema: SchemaId(2765u32),
+                    schema: SchemaId(2827u32),
                 },
             ],
             ty: Type::Object,
@@ -15024,7 +15024,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "requests",
-                    schema: SchemaId(2766u32),
+                    schema: SchemaId(2828u32),
                 },
             ],
             ty: Type::Object,
@@ -15047,11 +15047,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "counters",
-                    schema: SchemaId(2767u32),
+                    schema: SchemaId(2829u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2768u32),
+                    schema: SchemaId(2830u32),
                 },
             ],
             required: &["name", "counters"],
@@ -15063,47 +15063,47 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "allNodes",
-                    schema: SchemaId(2769u32),
+                    schema: SchemaId(2831u32),
                 },
                 Property {
                     name: "allowMultipleAllocations",
-                    schema: SchemaId(2770u32),
+                    schema: SchemaId(2832u32),
                 },
                 Property {
                     name: "attributes",
-                    schema: SchemaId(2771u32),
+                    schema: SchemaId(2833u32),
                 },
                 Property {
                     name: "bindingConditions",
-                    schema: SchemaId(2772u32),
+                    schema: SchemaId(2834u32),
                 },
                 Property {
                     name: "bindingFailureConditions",
-                    schema: SchemaId(2774u32),
+                    schema: SchemaId(2836u32),
                 },
                 Property {
                     name: "bindsToNode",
-                    schema: SchemaId(2776u32),
+                    schema: SchemaId(2838u32),
                 },
                 Property {
                     name: "capacity",
-                    schema: SchemaId(2777u32),
+                    schema: SchemaId(2839u32),
                 },
                 Property {
                     name: "consumesCounters",
-                    schema: SchemaId(2778u32),
+                    schema: SchemaId(2840u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2779u32),
+                    schema: SchemaId(2841u32),
                 },
                 Property {
                     name: "nodeAllocatableResourceMappings",
-                    schema: SchemaId(2780u32),
+                    schema: SchemaId(2842u32),
                 },
                 Property {
                     name: "nodeName",
-                    schema: SchemaId(2781u32),
+                    schema: SchemaId(2843u32),
                 },
                 Property {
                     name: "nodeSelector",
@@ -15111,7 +15111,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "taints",
-                    schema: SchemaId(2782u32),
+                    schema: SchemaId(2844u32),
                 },
             ],
             required: &["name"],
@@ -15127,11 +15127,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "requests",
-                    schema: SchemaId(2783u32),
+                    schema: SchemaId(2845u32),
                 },
                 Property {
                     name: "source",
-                    schema: SchemaId(2785u32),
+                    schema: SchemaId(2847u32),
                 },
             ],
             required: &["source"],
@@ -15143,11 +15143,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "config",
-                    schema: SchemaId(2786u32),
+                    schema: SchemaId(2848u32),
                 },
                 Property {
                     name: "results",
-                    schema: SchemaId(2787u32),
+                    schema: SchemaId(2849u32),
                 },
             ],
             ty: Type::Object,
@@ -15158,35 +15158,35 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "bool",
-                    schema: SchemaId(2788u32),
+                    schema: SchemaId(2850u32),
                 },
                 Property {
                     name: "bools",
-                    schema: SchemaId(2789u32),
+                    schema: SchemaId(2851u32),
                 },
                 Property {
                     name: "int",
-                    schema: SchemaId(2791u32),
+                    schema: SchemaId(2853u32),
                 },
                 Property {
                     name: "ints",
-                    schema: SchemaId(2792u32),
+                    schema: SchemaId(2854u32),
                 },
                 Property {
                     name: "string",
-                    schema: SchemaId(2794u32),
+                    schema: SchemaId(2856u32),
                 },
                 Property {
                     name: "strings",
-                    schema: SchemaId(2795u32),
+                    schema: SchemaId(2857u32),
                 },
                 Property {
                     name: "version",
-                    schema: SchemaId(2797u32),
+                    schema: SchemaId(2859u32),
                 },
                 Property {
                     name: "versions",
-                    schema: SchemaId(2798u32),
+                    schema: SchemaId(2860u32),
                 },
             ],
             ty: Type::Object,
@@ -15213,15 +15213,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "config",
-                    schema: SchemaId(2800u32),
+                    schema: SchemaId(2862u32),
                 },
                 Property {
                     name: "constraints",
-                    schema: SchemaId(2801u32),
+                    schema: SchemaId(2863u32),
                 },
                 Property {
                     name: "requests",
-                    schema: SchemaId(2802u32),
+                    schema: SchemaId(2864u32),
                 },
             ],
             ty: Type::Object,
@@ -15236,7 +15236,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "requests",
-                    schema: SchemaId(2803u32),
+                    schema: SchemaId(2865u32),
                 },
             ],
             ty: Type::Object,
@@ -15247,11 +15247,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2805u32),
+                    schema: SchemaId(2867u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2806u32),
+                    schema: SchemaId(2868u32),
                 },
                 Property {
                     name: "metadata",
@@ -15282,15 +15282,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2807u32),
+                    schema: SchemaId(2869u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2808u32),
+                    schema: SchemaId(2870u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2809u32),
+                    schema: SchemaId(2871u32),
                 },
                 Property {
                     name: "metadata",
@@ -15306,15 +15306,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "config",
-                    schema: SchemaId(2810u32),
+                    schema: SchemaId(2872u32),
                 },
                 Property {
                     name: "extendedResourceName",
-                    schema: SchemaId(2811u32),
+                    schema: SchemaId(2873u32),
                 },
                 Property {
                     name: "selectors",
-                    schema: SchemaId(2812u32),
+                    schema: SchemaId(2874u32),
                 },
             ],
             ty: Type::Object,
@@ -15325,15 +15325,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "distinctAttribute",
-                    schema: SchemaId(2813u32),
+                    schema: SchemaId(2875u32),
                 },
                 Property {
                     name: "matchAttribute",
-                    schema: SchemaId(2814u32),
+                    schema: SchemaId(2876u32),
                 },
                 Property {
                     name: "requests",
-                    schema: SchemaId(2815u32),
+                    schema: SchemaId(2877u32),
                 },
             ],
             ty: Type::Object,
@@ -15344,11 +15344,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "counterSet",
-                    schema: SchemaId(2817u32),
+                    schema: SchemaId(2879u32),
                 },
                 Property {
                     name: "counters",
-                    schema: SchemaId(2818u32),
+                    schema: SchemaId(2880u32),
                 },
             ],
             required: &["counterSet", "counters"],
@@ -15364,11 +15364,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "firstAvailable",
-                    schema: SchemaId(2819u32),
+                    schema: SchemaId(2881u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2820u32),
+                    schema: SchemaId(2882u32),
                 },
             ],
             required: &["name"],
@@ -15380,43 +15380,43 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "adminAccess",
-                    schema: SchemaId(2821u32),
+                    schema: SchemaId(2883u32),
                 },
                 Property {
                     name: "bindingConditions",
-                    schema: SchemaId(2822u32),
+                    schema: SchemaId(2884u32),
                 },
                 Property {
                     name: "bindingFailureConditions",
-                    schema: SchemaId(2824u32),
+                    schema: SchemaId(2886u32),
                 },
                 Property {
                     name: "consumedCapacity",
-                    schema: SchemaId(2826u32),
+                    schema: SchemaId(2888u32),
                 },
                 Property {
                     name: "device",
-                    schema: SchemaId(2827u32),
+                    schema: SchemaId(2889u32),
                 },
                 Property {
                     name: "driver",
-                    schema: SchemaId(2828u32),
+                    schema: SchemaId(2890u32),
                 },
                 Property {
                     name: "pool",
-                    schema: SchemaId(2829u32),
+                    schema: SchemaId(2891u32),
                 },
                 Property {
                     name: "request",
-                    schema: SchemaId(2830u32),
+                    schema: SchemaId(2892u32),
                 },
                 Property {
                     name: "shareID",
-                    schema: SchemaId(2831u32),
+                    schema: SchemaId(2893u32),
                 },
                 Property {
                     name: "tolerations",
-                    schema: SchemaId(2832u32),
+                    schema: SchemaId(2894u32),
                 },
             ],
             required: &["request", "driver", "pool", "device"],
@@ -15439,7 +15439,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "allocationMode",
-                    schema: SchemaId(2833u32),
+                    schema: SchemaId(2895u32),
                 },
                 Property {
                     name: "capacity",
@@ -15447,23 +15447,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "count",
-                    schema: SchemaId(2834u32),
+                    schema: SchemaId(2896u32),
                 },
                 Property {
                     name: "deviceClassName",
-                    schema: SchemaId(2835u32),
+                    schema: SchemaId(2897u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2836u32),
+                    schema: SchemaId(2898u32),
                 },
                 Property {
                     name: "selectors",
-                    schema: SchemaId(2837u32),
+                    schema: SchemaId(2899u32),
                 },
                 Property {
                     name: "tolerations",
-                    schema: SchemaId(2838u32),
+                    schema: SchemaId(2900u32),
                 },
             ],
             required: &["name", "deviceClassName"],
@@ -15475,11 +15475,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "effect",
-                    schema: SchemaId(2839u32),
+                    schema: SchemaId(2901u32),
                 },
                 Property {
                     name: "key",
-                    schema: SchemaId(2840u32),
+                    schema: SchemaId(2902u32),
                 },
                 Property {
                     name: "timeAdded",
@@ -15487,7 +15487,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "value",
-                    schema: SchemaId(2841u32),
+                    schema: SchemaId(2903u32),
                 },
             ],
             required: &["key", "effect"],
@@ -15499,11 +15499,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2842u32),
+                    schema: SchemaId(2904u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2843u32),
+                    schema: SchemaId(2905u32),
                 },
                 Property {
                     name: "metadata",
@@ -15527,15 +15527,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2844u32),
+                    schema: SchemaId(2906u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2845u32),
+                    schema: SchemaId(2907u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2846u32),
+                    schema: SchemaId(2908u32),
                 },
                 Property {
                     name: "metadata",
@@ -15567,7 +15567,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "conditions",
-                    schema: SchemaId(2847u32),
+                    schema: SchemaId(2909u32),
                 },
             ],
             ty: Type::Object,
@@ -15578,15 +15578,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "device",
-                    schema: SchemaId(2848u32),
+                    schema: SchemaId(2910u32),
                 },
                 Property {
                     name: "driver",
-                    schema: SchemaId(2849u32),
+                    schema: SchemaId(2911u32),
                 },
                 Property {
                     name: "pool",
-                    schema: SchemaId(2850u32),
+                    schema: SchemaId(2912u32),
                 },
             ],
             ty: Type::Object,
@@ -15597,23 +15597,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "effect",
-                    schema: SchemaId(2851u32),
+                    schema: SchemaId(2913u32),
                 },
                 Property {
                     name: "key",
-                    schema: SchemaId(2852u32),
+                    schema: SchemaId(2914u32),
                 },
                 Property {
                     name: "operator",
-                    schema: SchemaId(2853u32),
+                    schema: SchemaId(2915u32),
                 },
                 Property {
                     name: "tolerationSeconds",
-                    schema: SchemaId(2854u32),
+                    schema: SchemaId(2916u32),
                 },
                 Property {
                     name: "value",
-                    schema: SchemaId(2855u32),
+                    schema: SchemaId(2917u32),
                 },
             ],
             ty: Type::Object,
@@ -15624,11 +15624,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "adminAccess",
-                    schema: SchemaId(2856u32),
+                    schema: SchemaId(2918u32),
                 },
                 Property {
                     name: "allocationMode",
-                    schema: SchemaId(2857u32),
+                    schema: SchemaId(2919u32),
                 },
                 Property {
                     name: "capacity",
@@ -15636,19 +15636,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "count",
-                    schema: SchemaId(2858u32),
+                    schema: SchemaId(2920u32),
                 },
                 Property {
                     name: "deviceClassName",
-                    schema: SchemaId(2859u32),
+                    schema: SchemaId(2921u32),
                 },
                 Property {
                     name: "selectors",
-                    schema: SchemaId(2860u32),
+                    schema: SchemaId(2922u32),
                 },
                 Property {
                     name: "tolerations",
-                    schema: SchemaId(2861u32),
+                    schema: SchemaId(2923u32),
                 },
             ],
             required: &["deviceClassName"],
@@ -15660,15 +15660,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "hardwareAddress",
-                    schema: SchemaId(2862u32),
+                    schema: SchemaId(2924u32),
                 },
                 Property {
                     name: "interfaceName",
-                    schema: SchemaId(2863u32),
+                    schema: SchemaId(2925u32),
                 },
                 Property {
                     name: "ips",
-                    schema: SchemaId(2864u32),
+                    schema: SchemaId(2926u32),
                 },
             ],
             ty: Type::Object,
@@ -15683,7 +15683,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "capacityKey",
-                    schema: SchemaId(2866u32),
+                    schema: SchemaId(2928u32),
                 },
             ],
             ty: Type::Object,
@@ -15694,7 +15694,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "driver",
-                    schema: SchemaId(2867u32),
+                    schema: SchemaId(2929u32),
                 },
                 Property {
                     name: "parameters",
@@ -15710,11 +15710,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2868u32),
+                    schema: SchemaId(2930u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2869u32),
+                    schema: SchemaId(2931u32),
                 },
                 Property {
                     name: "metadata",
@@ -15738,19 +15738,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiGroup",
-                    schema: SchemaId(2870u32),
+                    schema: SchemaId(2932u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2871u32),
+                    schema: SchemaId(2933u32),
                 },
                 Property {
                     name: "resource",
-                    schema: SchemaId(2872u32),
+                    schema: SchemaId(2934u32),
                 },
                 Property {
                     name: "uid",
-                    schema: SchemaId(2873u32),
+                    schema: SchemaId(2935u32),
                 },
             ],
             required: &["resource", "name", "uid"],
@@ -15762,15 +15762,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2874u32),
+                    schema: SchemaId(2936u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2875u32),
+                    schema: SchemaId(2937u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2876u32),
+                    schema: SchemaId(2938u32),
                 },
                 Property {
                     name: "metadata",
@@ -15801,11 +15801,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "devices",
-                    schema: SchemaId(2877u32),
+                    schema: SchemaId(2939u32),
                 },
                 Property {
                     name: "reservedFor",
-                    schema: SchemaId(2878u32),
+                    schema: SchemaId(2940u32),
                 },
             ],
             ty: Type::Object,
@@ -15816,11 +15816,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2879u32),
+                    schema: SchemaId(2941u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2880u32),
+                    schema: SchemaId(2942u32),
                 },
                 Property {
                     name: "metadata",
@@ -15840,15 +15840,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2881u32),
+                    schema: SchemaId(2943u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2882u32),
+                    schema: SchemaId(2944u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2883u32),
+                    schema: SchemaId(2945u32),
                 },
                 Property {
                     name: "metadata",
@@ -15880,15 +15880,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "generation",
-                    schema: SchemaId(2884u32),
+                    schema: SchemaId(2946u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2885u32),
+                    schema: SchemaId(2947u32),
                 },
                 Property {
                     name: "resourceSliceCount",
-                    schema: SchemaId(2886u32),
+                    schema: SchemaId(2948u32),
                 },
             ],
             required: &["name", "generation", "resourceSliceCount"],
@@ -15900,11 +15900,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2887u32),
+                    schema: SchemaId(2949u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2888u32),
+                    schema: SchemaId(2950u32),
                 },
                 Property {
                     name: "metadata",
@@ -15924,15 +15924,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2889u32),
+                    schema: SchemaId(2951u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2890u32),
+                    schema: SchemaId(2952u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2891u32),
+                    schema: SchemaId(2953u32),
                 },
                 Property {
                     name: "metadata",
@@ -15948,19 +15948,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "allNodes",
-                    schema: SchemaId(2892u32),
+                    schema: SchemaId(2954u32),
                 },
                 Property {
                     name: "devices",
-                    schema: SchemaId(2893u32),
+                    schema: SchemaId(2955u32),
                 },
                 Property {
                     name: "driver",
-                    schema: SchemaId(2894u32),
+                    schema: SchemaId(2956u32),
                 },
                 Property {
                     name: "nodeName",
-                    schema: SchemaId(2895u32),
+                    schema: SchemaId(2957u32),
                 },
                 Property {
                     name: "nodeSelector",
@@ -15968,7 +15968,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "perDeviceNodeSelection",
-                    schema: SchemaId(2896u32),
+                    schema: SchemaId(2958u32),
                 },
                 Property {
                     name: "pool",
@@ -15976,7 +15976,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "sharedCounters",
-                    schema: SchemaId(2897u32),
+                    schema: SchemaId(2959u32),
                 },
             ],
             required: &["driver", "pool"],
@@ -15988,19 +15988,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2898u32),
+                    schema: SchemaId(2960u32),
                 },
                 Property {
                     name: "description",
-                    schema: SchemaId(2899u32),
+                    schema: SchemaId(2961u32),
                 },
                 Property {
                     name: "globalDefault",
-                    schema: SchemaId(2900u32),
+                    schema: SchemaId(2962u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2901u32),
+                    schema: SchemaId(2963u32),
                 },
                 Property {
                     name: "metadata",
@@ -16008,11 +16008,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "preemptionPolicy",
-                    schema: SchemaId(2902u32),
+                    schema: SchemaId(2964u32),
                 },
                 Property {
                     name: "value",
-                    schema: SchemaId(2903u32),
+                    schema: SchemaId(2965u32),
                 },
             ],
             ty: Type::Object,
@@ -16023,15 +16023,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2904u32),
+                    schema: SchemaId(2966u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2905u32),
+                    schema: SchemaId(2967u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2906u32),
+                    schema: SchemaId(2968u32),
                 },
                 Property {
                     name: "metadata",
@@ -16052,7 +16052,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "minCount",
-                    schema: SchemaId(2907u32),
+                    schema: SchemaId(2969u32),
                 },
             ],
             required: &["minCount"],
@@ -16064,11 +16064,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2908u32),
+                    schema: SchemaId(2970u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2909u32),
+                    schema: SchemaId(2971u32),
                 },
                 Property {
                     name: "metadata",
@@ -16092,15 +16092,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2910u32),
+                    schema: SchemaId(2972u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2911u32),
+                    schema: SchemaId(2973u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2912u32),
+                    schema: SchemaId(2974u32),
                 },
                 Property {
                     name: "metadata",
@@ -16116,15 +16116,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(2913u32),
+                    schema: SchemaId(2975u32),
                 },
                 Property {
                     name: "resourceClaimName",
-                    schema: SchemaId(2914u32),
+                    schema: SchemaId(2976u32),
                 },
                 Property {
                     name: "resourceClaimTemplateName",
-                    schema: SchemaId(2915u32),
+                    schema: SchemaId(2977u32),
                 },
             ],
             required: &["name"],
@@ -16136,11 +16136,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(2916u32),
+                    schema: SchemaId(2978u32),
                 },
                 Property {
                     name: "resourceClaimName",
-                    schema: SchemaId(2917u32),
+                    schema: SchemaId(2979u32),
                 },
             ],
             required: &["name"],
@@ -16152,7 +16152,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "topology",
-                    schema: SchemaId(2918u32),
+                    schema: SchemaId(2980u32),
                 },
             ],
             ty: Type::Object,
@@ -16178,7 +16178,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "disruptionMode",
-                    schema: SchemaId(2919u32),
+                    schema: SchemaId(2981u32),
                 },
                 Property {
                     name: "podGroupTemplateRef",
@@ -16186,15 +16186,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "priority",
-                    schema: SchemaId(2920u32),
+                    schema: SchemaId(2982u32),
                 },
                 Property {
                     name: "priorityClassName",
-                    schema: SchemaId(2921u32),
+                    schema: SchemaId(2983u32),
                 },
                 Property {
                     name: "resourceClaims",
-                    schema: SchemaId(2922u32),
+                    schema: SchemaId(2984u32),
                 },
                 Property {
                     name: "schedulingConstraints",
@@ -16214,11 +16214,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "conditions",
-                    schema: SchemaId(2923u32),
+                    schema: SchemaId(2985u32),
                 },
                 Property {
                     name: "resourceClaimStatuses",
-                    schema: SchemaId(2924u32),
+                    schema: SchemaId(2986u32),
                 },
             ],
             ty: Type::Object,
@@ -16229,23 +16229,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "disruptionMode",
-                    schema: SchemaId(2925u32),
+                    schema: SchemaId(2987u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2926u32),
+                    schema: SchemaId(2988u32),
                 },
                 Property {
                     name: "priority",
-                    schema: SchemaId(2927u32),
+                    schema: SchemaId(2989u32),
                 },
                 Property {
                     name: "priorityClassName",
-                    schema: SchemaId(2928u32),
+                    schema: SchemaId(2990u32),
                 },
                 Property {
                     name: "resourceClaims",
-                    schema: SchemaId(2929u32),
+                    schema: SchemaId(2991u32),
                 },
                 Property {
                     name: "schedulingConstraints",
@@ -16276,7 +16276,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "key",
-                    schema: SchemaId(2930u32),
+                    schema: SchemaId(2992u32),
                 },
             ],
             required: &["key"],
@@ -16288,15 +16288,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiGroup",
-                    schema: SchemaId(2931u32),
+                    schema: SchemaId(2993u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2932u32),
+                    schema: SchemaId(2994u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2933u32),
+                    schema: SchemaId(2995u32),
                 },
             ],
             required: &["kind", "name"],
@@ -16308,11 +16308,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2934u32),
+                    schema: SchemaId(2996u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2935u32),
+                    schema: SchemaId(2997u32),
                 },
                 Property {
                     name: "metadata",
@@ -16332,15 +16332,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2936u32),
+                    schema: SchemaId(2998u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2937u32),
+                    schema: SchemaId(2999u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2938u32),
+                    schema: SchemaId(3000u32),
                 },
                 Property {
                     name: "metadata",
@@ -16356,11 +16356,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "podGroupTemplateName",
-                    schema: SchemaId(2939u32),
+                    schema: SchemaId(3001u32),
                 },
                 Property {
                     name: "workloadName",
-                    schema: SchemaId(2940u32),
+                    schema: SchemaId(3002u32),
                 },
             ],
             required: &["workloadName", "podGroupTemplateName"],
@@ -16376,7 +16376,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "podGroupTemplates",
-                    schema: SchemaId(2941u32),
+                    schema: SchemaId(3003u32),
                 },
             ],
             required: &["podGroupTemplates"],
@@ -16388,11 +16388,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2942u32),
+                    schema: SchemaId(3004u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2943u32),
+                    schema: SchemaId(3005u32),
                 },
                 Property {
                     name: "metadata",
@@ -16412,15 +16412,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2944u32),
+                    schema: SchemaId(3006u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2945u32),
+                    schema: SchemaId(3007u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2946u32),
+                    schema: SchemaId(3008u32),
                 },
                 Property {
                     name: "metadata",
@@ -16436,47 +16436,47 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "attachRequired",
-                    schema: SchemaId(2947u32),
+                    schema: SchemaId(3009u32),
                 },
                 Property {
                     name: "fsGroupPolicy",
-                    schema: SchemaId(2948u32),
+                    schema: SchemaId(3010u32),
                 },
                 Property {
                     name: "nodeAllocatableUpdatePeriodSeconds",
-                    schema: SchemaId(2949u32),
+                    schema: SchemaId(3011u32),
                 },
                 Property {
                     name: "podInfoOnMount",
-                    schema: SchemaId(2950u32),
+                    schema: SchemaId(3012u32),
                 },
                 Property {
                     name: "preventPodSchedulingIfMissing",
-                    schema: SchemaId(2951u32),
+                    schema: SchemaId(3013u32),
                 },
                 Property {
                     name: "requiresRepublish",
-                    schema: SchemaId(2952u32),
+                    schema: SchemaId(3014u32),
                 },
                 Property {
                     name: "seLinuxMount",
-                    schema: SchemaId(2953u32),
+                    schema: SchemaId(3015u32),
                 },
                 Property {
                     name: "serviceAccountTokenInSecrets",
-                    schema: SchemaId(2954u32),
+                    schema: SchemaId(3016u32),
                 },
                 Property {
                     name: "storageCapacity",
-                    schema: SchemaId(2955u32),
+                    schema: SchemaId(3017u32),
                 },
                 Property {
                     name: "tokenRequests",
-                    schema: SchemaId(2956u32),
+                    schema: SchemaId(3018u32),
                 },
                 Property {
                     name: "volumeLifecycleModes",
-                    schema: SchemaId(2957u32),
+                    schema: SchemaId(3019u32),
                 },
             ],
             ty: Type::Object,
@@ -16487,11 +16487,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2959u32),
+                    schema: SchemaId(3021u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2960u32),
+                    schema: SchemaId(3022u32),
                 },
                 Property {
                     name: "metadata",
@@ -16515,15 +16515,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(2961u32),
+                    schema: SchemaId(3023u32),
                 },
                 Property {
                     name: "nodeID",
-                    schema: SchemaId(2962u32),
+                    schema: SchemaId(3024u32),
                 },
                 Property {
                     name: "topologyKeys",
-                    schema: SchemaId(2963u32),
+                    schema: SchemaId(3025u32),
                 },
             ],
             required: &["name", "nodeID"],
@@ -16535,15 +16535,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2965u32),
+                    schema: SchemaId(3027u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2966u32),
+                    schema: SchemaId(3028u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2967u32),
+                    schema: SchemaId(3029u32),
                 },
                 Property {
                     name: "metadata",
@@ -16559,7 +16559,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "drivers",
-                    schema: SchemaId(2968u32),
+                    schema: SchemaId(3030u32),
                 },
             ],
             required: &["drivers"],
@@ -16571,7 +16571,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2969u32),
+                    schema: SchemaId(3031u32),
                 },
                 Property {
                     name: "capacity",
@@ -16579,7 +16579,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2970u32),
+                    schema: SchemaId(3032u32),
                 },
                 Property {
                     name: "maximumVolumeSize",
@@ -16595,7 +16595,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "storageClassName",
-                    schema: SchemaId(2971u32),
+                    schema: SchemaId(3033u32),
                 },
             ],
             required: &["storageClassName"],
@@ -16607,15 +16607,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2972u32),
+                    schema: SchemaId(3034u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2973u32),
+                    schema: SchemaId(3035u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2974u32),
+                    schema: SchemaId(3036u32),
                 },
                 Property {
                     name: "metadata",
@@ -16631,19 +16631,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "allowVolumeExpansion",
-                    schema: SchemaId(2975u32),
+                    schema: SchemaId(3037u32),
                 },
                 Property {
                     name: "allowedTopologies",
-                    schema: SchemaId(2976u32),
+                    schema: SchemaId(3038u32),
                 },
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2977u32),
+                    schema: SchemaId(3039u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2978u32),
+                    schema: SchemaId(3040u32),
                 },
                 Property {
                     name: "metadata",
@@ -16651,23 +16651,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "mountOptions",
-                    schema: SchemaId(2979u32),
+                    schema: SchemaId(3041u32),
                 },
                 Property {
                     name: "parameters",
-                    schema: SchemaId(2981u32),
+                    schema: SchemaId(3043u32),
                 },
                 Property {
                     name: "provisioner",
-                    schema: SchemaId(2983u32),
+                    schema: SchemaId(3045u32),
                 },
                 Property {
                     name: "reclaimPolicy",
-                    schema: SchemaId(2984u32),
+                    schema: SchemaId(3046u32),
                 },
                 Property {
                     name: "volumeBindingMode",
-                    schema: SchemaId(2985u32),
+                    schema: SchemaId(3047u32),
                 },
             ],
             required: &["provisioner"],
@@ -16679,15 +16679,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2986u32),
+                    schema: SchemaId(3048u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2987u32),
+                    schema: SchemaId(3049u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2988u32),
+                    schema: SchemaId(3050u32),
                 },
                 Property {
                     name: "metadata",
@@ -16703,11 +16703,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "audience",
-                    schema: SchemaId(2989u32),
+                    schema: SchemaId(3051u32),
                 },
                 Property {
                     name: "expirationSeconds",
-                    schema: SchemaId(2990u32),
+                    schema: SchemaId(3052u32),
                 },
             ],
             required: &["audience"],
@@ -16719,11 +16719,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2991u32),
+                    schema: SchemaId(3053u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2992u32),
+                    schema: SchemaId(3054u32),
                 },
                 Property {
                     name: "metadata",
@@ -16747,15 +16747,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(2993u32),
+                    schema: SchemaId(3055u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(2994u32),
+                    schema: SchemaId(3056u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(2995u32),
+                    schema: SchemaId(3057u32),
                 },
                 Property {
                     name: "metadata",
@@ -16775,7 +16775,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "persistentVolumeName",
-                    schema: SchemaId(2996u32),
+                    schema: SchemaId(3058u32),
                 },
             ],
             ty: Type::Object,
@@ -16786,11 +16786,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "attacher",
-                    schema: SchemaId(2997u32),
+                    schema: SchemaId(3059u32),
                 },
                 Property {
                     name: "nodeName",
-                    schema: SchemaId(2998u32),
+                    schema: SchemaId(3060u32),
                 },
                 Property {
                     name: "source",
@@ -16810,11 +16810,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "attached",
-                    schema: SchemaId(2999u32),
+                    schema: SchemaId(3061u32),
                 },
                 Property {
                     name: "attachmentMetadata",
-                    schema: SchemaId(3000u32),
+                    schema: SchemaId(3062u32),
                 },
                 Property {
                     name: "detachError",
@@ -16830,15 +16830,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(3002u32),
+                    schema: SchemaId(3064u32),
                 },
                 Property {
                     name: "driverName",
-                    schema: SchemaId(3003u32),
+                    schema: SchemaId(3065u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(3004u32),
+                    schema: SchemaId(3066u32),
                 },
                 Property {
                     name: "metadata",
@@ -16846,7 +16846,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "parameters",
-                    schema: SchemaId(3005u32),
+                    schema: SchemaId(3067u32),
                 },
             ],
             required: &["driverName"],
@@ -16858,15 +16858,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(3007u32),
+                    schema: SchemaId(3069u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(3008u32),
+                    schema: SchemaId(3070u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(3009u32),
+                    schema: SchemaId(3071u32),
                 },
                 Property {
                     name: "metadata",
@@ -16882,11 +16882,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "errorCode",
-                    schema: SchemaId(3010u32),
+                    schema: SchemaId(3072u32),
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(3011u32),
+                    schema: SchemaId(3073u32),
                 },
                 Property {
                     name: "time",
@@ -16901,7 +16901,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "count",
-                    schema: SchemaId(3012u32),
+                    schema: SchemaId(3074u32),
                 },
             ],
             ty: Type::Object,
@@ -16912,15 +16912,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(3013u32),
+                    schema: SchemaId(3075u32),
                 },
                 Property {
                     name: "driverName",
-                    schema: SchemaId(3014u32),
+                    schema: SchemaId(3076u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(3015u32),
+                    schema: SchemaId(3077u32),
                 },
                 Property {
                     name: "metadata",
@@ -16928,7 +16928,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "parameters",
-                    schema: SchemaId(3016u32),
+                    schema: SchemaId(3078u32),
                 },
             ],
             required: &["driverName"],
@@ -16940,15 +16940,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(3018u32),
+                    schema: SchemaId(3080u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(3019u32),
+                    schema: SchemaId(3081u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(3020u32),
+                    schema: SchemaId(3082u32),
                 },
                 Property {
                     name: "metadata",
@@ -16964,11 +16964,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(3021u32),
+                    schema: SchemaId(3083u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(3022u32),
+                    schema: SchemaId(3084u32),
                 },
                 Property {
                     name: "metadata",
@@ -16991,15 +16991,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(3023u32),
+                    schema: SchemaId(3085u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(3024u32),
+                    schema: SchemaId(3086u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(3025u32),
+                    schema: SchemaId(3087u32),
                 },
                 Property {
                     name: "metadata",
@@ -17027,11 +17027,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "conditions",
-                    schema: SchemaId(3026u32),
+                    schema: SchemaId(3088u32),
                 },
                 Property {
                     name: "resourceVersion",
-                    schema: SchemaId(3027u32),
+                    schema: SchemaId(3089u32),
                 },
             ],
             ty: Type::Object,
@@ -17042,27 +17042,27 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "description",
-                    schema: SchemaId(3028u32),
+                    schema: SchemaId(3090u32),
                 },
                 Property {
                     name: "format",
-                    schema: SchemaId(3029u32),
+                    schema: SchemaId(3091u32),
                 },
                 Property {
                     name: "jsonPath",
-                    schema: SchemaId(3030u32),
+                    schema: SchemaId(3092u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(3031u32),
+                    schema: SchemaId(3093u32),
                 },
                 Property {
                     name: "priority",
-                    schema: SchemaId(3032u32),
+                    schema: SchemaId(3094u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(3033u32),
+                    schema: SchemaId(3095u32),
                 },
             ],
             required: &["name", "type", "jsonPath"],
@@ -17074,7 +17074,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "strategy",
-                    schema: SchemaId(3034u32),
+                    schema: SchemaId(3096u32),
                 },
                 Property {
                     name: "webhook",
@@ -17090,11 +17090,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(3035u32),
+                    schema: SchemaId(3097u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(3036u32),
+                    schema: SchemaId(3098u32),
                 },
                 Property {
                     name: "metadata",
@@ -17122,23 +17122,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(3037u32),
+                    schema: SchemaId(3099u32),
                 },
                 Property {
                     name: "observedGeneration",
-                    schema: SchemaId(3038u32),
+                    schema: SchemaId(3100u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(3039u32),
+                    schema: SchemaId(3101u32),
                 },
                 Property {
                     name: "status",
-                    schema: SchemaId(3040u32),
+                    schema: SchemaId(3102u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(3041u32),
+                    schema: SchemaId(3103u32),
                 },
             ],
             required: &["type", "status"],
@@ -17150,15 +17150,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(3042u32),
+                    schema: SchemaId(3104u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(3043u32),
+                    schema: SchemaId(3105u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(3044u32),
+                    schema: SchemaId(3106u32),
                 },
                 Property {
                     name: "metadata",
@@ -17174,27 +17174,27 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "categories",
-                    schema: SchemaId(3045u32),
+                    schema: SchemaId(3107u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(3047u32),
+                    schema: SchemaId(3109u32),
                 },
                 Property {
                     name: "listKind",
-                    schema: SchemaId(3048u32),
+                    schema: SchemaId(3110u32),
                 },
                 Property {
                     name: "plural",
-                    schema: SchemaId(3049u32),
+                    schema: SchemaId(3111u32),
                 },
                 Property {
                     name: "shortNames",
-                    schema: SchemaId(3050u32),
+                    schema: SchemaId(3112u32),
                 },
                 Property {
                     name: "singular",
-                    schema: SchemaId(3052u32),
+                    schema: SchemaId(3114u32),
                 },
             ],
             required: &["plural", "kind"],
@@ -17206,11 +17206,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "conversion",
-                    schema: SchemaId(715u32),
+                    schema: SchemaId(3115u32),
                 },
                 Property {
                     name: "group",
-                    schema: SchemaId(3053u32),
+                    schema: SchemaId(3117u32),
                 },
                 Property {
                     name: "names",
@@ -17218,15 +17218,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "preserveUnknownFields",
-                    schema: SchemaId(3054u32),
+                    schema: SchemaId(3118u32),
                 },
                 Property {
                     name: "scope",
-                    schema: SchemaId(3055u32),
+                    schema: SchemaId(3119u32),
                 },
                 Property {
                     name: "versions",
-                    schema: SchemaId(3056u32),
+                    schema: SchemaId(3120u32),
                 },
             ],
             required: &["group", "names", "scope", "versions"],
@@ -17242,15 +17242,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "conditions",
-                    schema: SchemaId(3057u32),
+                    schema: SchemaId(3121u32),
                 },
                 Property {
                     name: "observedGeneration",
-                    schema: SchemaId(3058u32),
+                    schema: SchemaId(3122u32),
                 },
                 Property {
                     name: "storedVersions",
-                    schema: SchemaId(3059u32),
+                    schema: SchemaId(3123u32),
                 },
             ],
             ty: Type::Object,
@@ -17261,19 +17261,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "additionalPrinterColumns",
-                    schema: SchemaId(3061u32),
+                    schema: SchemaId(3125u32),
                 },
                 Property {
                     name: "deprecated",
-                    schema: SchemaId(3062u32),
+                    schema: SchemaId(3126u32),
                 },
                 Property {
                     name: "deprecationWarning",
-                    schema: SchemaId(3063u32),
+                    schema: SchemaId(3127u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(3064u32),
+                    schema: SchemaId(3128u32),
                 },
                 Property {
                     name: "schema",
@@ -17281,15 +17281,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "selectableFields",
-                    schema: SchemaId(3065u32),
+                    schema: SchemaId(3129u32),
                 },
                 Property {
                     name: "served",
-                    schema: SchemaId(3066u32),
+                    schema: SchemaId(3130u32),
                 },
                 Property {
                     name: "storage",
-                    schema: SchemaId(3067u32),
+                    schema: SchemaId(3131u32),
                 },
                 Property {
                     name: "subresources",
@@ -17305,15 +17305,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "labelSelectorPath",
-                    schema: SchemaId(3068u32),
+                    schema: SchemaId(3132u32),
                 },
                 Property {
                     name: "specReplicasPath",
-                    schema: SchemaId(3069u32),
+                    schema: SchemaId(3133u32),
                 },
                 Property {
                     name: "statusReplicasPath",
-                    schema: SchemaId(3070u32),
+                    schema: SchemaId(3134u32),
                 },
             ],
             required: &["specReplicasPath", "statusReplicasPath"],
@@ -17356,11 +17356,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "description",
-                    schema: SchemaId(3071u32),
+                    schema: SchemaId(3135u32),
                 },
                 Property {
                     name: "url",
-                    schema: SchemaId(3072u32),
+                    schema: SchemaId(3136u32),
                 },
             ],
             ty: Type::Object,
@@ -17376,11 +17376,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "$ref",
-                    schema: SchemaId(3073u32),
+                    schema: SchemaId(3137u32),
                 },
                 Property {
                     name: "$schema",
-                    schema: SchemaId(3074u32),
+                    schema: SchemaId(3138u32),
                 },
                 Property {
                     name: "additionalItems",
@@ -17392,11 +17392,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "allOf",
-                    schema: SchemaId(3075u32),
+                    schema: SchemaId(3139u32),
                 },
                 Property {
                     name: "anyOf",
-                    schema: SchemaId(3076u32),
+                    schema: SchemaId(3140u32),
                 },
                 Property {
                     name: "default",
@@ -17404,19 +17404,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "definitions",
-                    schema: SchemaId(3077u32),
+                    schema: SchemaId(3141u32),
                 },
                 Property {
                     name: "dependencies",
-                    schema: SchemaId(3078u32),
+                    schema: SchemaId(3142u32),
                 },
                 Property {
                     name: "description",
-                    schema: SchemaId(3079u32),
+                    schema: SchemaId(3143u32),
                 },
                 Property {
                     name: "enum",
-                    schema: SchemaId(3080u32),
+                    schema: SchemaId(3144u32),
                 },
                 Property {
                     name: "example",
@@ -17424,11 +17424,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "exclusiveMaximum",
-                    schema: SchemaId(3081u32),
+                    schema: SchemaId(3145u32),
                 },
                 Property {
                     name: "exclusiveMinimum",
-                    schema: SchemaId(3082u32),
+                    schema: SchemaId(3146u32),
                 },
                 Property {
                     name: "externalDocs",
@@ -17436,11 +17436,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "format",
-                    schema: SchemaId(3083u32),
+                    schema: SchemaId(3147u32),
                 },
                 Property {
                     name: "id",
-                    schema: SchemaId(3084u32),
+                    schema: SchemaId(3148u32),
                 },
                 Property {
                     name: "items",
@@ -17448,39 +17448,39 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "maxItems",
-                    schema: SchemaId(3085u32),
+                    schema: SchemaId(3149u32),
                 },
                 Property {
                     name: "maxLength",
-                    schema: SchemaId(3086u32),
+                    schema: SchemaId(3150u32),
                 },
                 Property {
                     name: "maxProperties",
-                    schema: SchemaId(3087u32),
+                    schema: SchemaId(3151u32),
                 },
                 Property {
                     name: "maximum",
-                    schema: SchemaId(3088u32),
+                    schema: SchemaId(3152u32),
                 },
                 Property {
                     name: "minItems",
-                    schema: SchemaId(3089u32),
+                    schema: SchemaId(3153u32),
                 },
                 Property {
                     name: "minLength",
-                    schema: SchemaId(3090u32),
+                    schema: SchemaId(3154u32),
                 },
                 Property {
                     name: "minProperties",
-                    schema: SchemaId(3091u32),
+                    schema: SchemaId(3155u32),
                 },
                 Property {
                     name: "minimum",
-                    schema: SchemaId(3092u32),
+                    schema: SchemaId(3156u32),
                 },
                 Property {
                     name: "multipleOf",
-                    schema: SchemaId(3093u32),
+                    schema: SchemaId(3157u32),
                 },
                 Property {
                     name: "not",
@@ -17488,67 +17488,67 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "nullable",
-                    schema: SchemaId(3094u32),
+                    schema: SchemaId(3158u32),
                 },
                 Property {
                     name: "oneOf",
-                    schema: SchemaId(3095u32),
+                    schema: SchemaId(3159u32),
                 },
                 Property {
                     name: "pattern",
-                    schema: SchemaId(3096u32),
+                    schema: SchemaId(3160u32),
                 },
                 Property {
                     name: "patternProperties",
-                    schema: SchemaId(3097u32),
+                    schema: SchemaId(3161u32),
                 },
                 Property {
                     name: "properties",
-                    schema: SchemaId(3098u32),
+                    schema: SchemaId(3162u32),
                 },
                 Property {
                     name: "required",
-                    schema: SchemaId(3099u32),
+                    schema: SchemaId(3163u32),
                 },
                 Property {
                     name: "title",
-                    schema: SchemaId(3101u32),
+                    schema: SchemaId(3165u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(3102u32),
+                    schema: SchemaId(3166u32),
                 },
                 Property {
                     name: "uniqueItems",
-                    schema: SchemaId(3103u32),
+                    schema: SchemaId(3167u32),
                 },
                 Property {
                     name: "x-kubernetes-embedded-resource",
-                    schema: SchemaId(3104u32),
+                    schema: SchemaId(3168u32),
                 },
                 Property {
                     name: "x-kubernetes-int-or-string",
-                    schema: SchemaId(3105u32),
+                    schema: SchemaId(3169u32),
                 },
                 Property {
                     name: "x-kubernetes-list-map-keys",
-                    schema: SchemaId(3106u32),
+                    schema: SchemaId(3170u32),
                 },
                 Property {
                     name: "x-kubernetes-list-type",
-                    schema: SchemaId(3108u32),
+                    schema: SchemaId(3172u32),
                 },
                 Property {
                     name: "x-kubernetes-map-type",
-                    schema: SchemaId(3109u32),
+                    schema: SchemaId(3173u32),
                 },
                 Property {
                     name: "x-kubernetes-preserve-unknown-fields",
-                    schema: SchemaId(3110u32),
+                    schema: SchemaId(3174u32),
                 },
                 Property {
                     name: "x-kubernetes-validations",
-                    schema: SchemaId(3111u32),
+                    schema: SchemaId(3175u32),
                 },
             ],
             ty: Type::Object,
@@ -17574,7 +17574,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "jsonPath",
-                    schema: SchemaId(3112u32),
+                    schema: SchemaId(3176u32),
                 },
             ],
             required: &["jsonPath"],
@@ -17586,19 +17586,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(3113u32),
+                    schema: SchemaId(3177u32),
                 },
                 Property {
                     name: "namespace",
-                    schema: SchemaId(3114u32),
+                    schema: SchemaId(3178u32),
                 },
                 Property {
                     name: "path",
-                    schema: SchemaId(3115u32),
+                    schema: SchemaId(3179u32),
                 },
                 Property {
                     name: "port",
-                    schema: SchemaId(3116u32),
+                    schema: SchemaId(3180u32),
                 },
             ],
             required: &["namespace", "name"],
@@ -17610,27 +17610,27 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "fieldPath",
-                    schema: SchemaId(3117u32),
+                    schema: SchemaId(3181u32),
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(3118u32),
+                    schema: SchemaId(3182u32),
                 },
                 Property {
                     name: "messageExpression",
-                    schema: SchemaId(3119u32),
+                    schema: SchemaId(3183u32),
                 },
                 Property {
                     name: "optionalOldSelf",
-                    schema: SchemaId(3120u32),
+                    schema: SchemaId(3184u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(3121u32),
+                    schema: SchemaId(3185u32),
                 },
                 Property {
                     name: "rule",
-                    schema: SchemaId(3122u32),
+                    schema: SchemaId(3186u32),
                 },
             ],
             required: &["rule"],
@@ -17642,7 +17642,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "caBundle",
-                    schema: SchemaId(3123u32),
+                    schema: SchemaId(3187u32),
                 },
                 Property {
                     name: "service",
@@ -17650,7 +17650,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "url",
-                    schema: SchemaId(3124u32),
+                    schema: SchemaId(3188u32),
                 },
             ],
             ty: Type::Object,
@@ -17665,7 +17665,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "conversionReviewVersions",
-                    schema: SchemaId(3125u32),
+                    schema: SchemaId(3189u32),
                 },
             ],
             required: &["conversionReviewVersions"],
@@ -17682,15 +17682,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(3127u32),
+                    schema: SchemaId(3191u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(3128u32),
+                    schema: SchemaId(3192u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(3129u32),
+                    schema: SchemaId(3193u32),
                 },
                 Property {
                     name: "preferredVersion",
@@ -17698,11 +17698,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "serverAddressByClientCIDRs",
-                    schema: SchemaId(3130u32),
+                    schema: SchemaId(3194u32),
                 },
                 Property {
                     name: "versions",
-                    schema: SchemaId(3131u32),
+                    schema: SchemaId(3195u32),
                 },
             ],
             required: &["name", "versions"],
@@ -17714,15 +17714,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(3132u32),
+                    schema: SchemaId(3196u32),
                 },
                 Property {
                     name: "groups",
-                    schema: SchemaId(3133u32),
+                    schema: SchemaId(3197u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(3134u32),
+                    schema: SchemaId(3198u32),
                 },
             ],
             required: &["groups"],
@@ -17734,43 +17734,43 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "categories",
-                    schema: SchemaId(3135u32),
+                    schema: SchemaId(3199u32),
                 },
                 Property {
                     name: "group",
-                    schema: SchemaId(3137u32),
+                    schema: SchemaId(3201u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(3138u32),
+                    schema: SchemaId(3202u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(3139u32),
+                    schema: SchemaId(3203u32),
                 },
                 Property {
                     name: "namespaced",
-                    schema: SchemaId(3140u32),
+                    schema: SchemaId(3204u32),
                 },
                 Property {
                     name: "shortNames",
-                    schema: SchemaId(3141u32),
+                    schema: SchemaId(3205u32),
                 },
                 Property {
                     name: "singularName",
-                    schema: SchemaId(3143u32),
+                    schema: SchemaId(3207u32),
                 },
                 Property {
                     name: "storageVersionHash",
-                    schema: SchemaId(3144u32),
+                    schema: SchemaId(3208u32),
                 },
                 Property {
                     name: "verbs",
-                    schema: SchemaId(3145u32),
+                    schema: SchemaId(3209u32),
                 },
                 Property {
                     name: "version",
-                    schema: SchemaId(3147u32),
+                    schema: SchemaId(3211u32),
                 },
             ],
             required: &["name", "singularName", "namespaced", "kind", "verbs"],
@@ -17782,19 +17782,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(3148u32),
+                    schema: SchemaId(3212u32),
                 },
                 Property {
                     name: "groupVersion",
-                    schema: SchemaId(3149u32),
+                    schema: SchemaId(3213u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(3150u32),
+                    schema: SchemaId(3214u32),
                 },
                 Property {
                     name: "resources",
-                    schema: SchemaId(3151u32),
+                    schema: SchemaId(3215u32),
                 },
             ],
             required: &["groupVersion", "resources"],
@@ -17806,19 +17806,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(3152u32),
+                    schema: SchemaId(3216u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(3153u32),
+                    schema: SchemaId(3217u32),
                 },
                 Property {
                     name: "serverAddressByClientCIDRs",
-                    schema: SchemaId(3154u32),
+                    schema: SchemaId(3218u32),
                 },
                 Property {
                     name: "versions",
-                    schema: SchemaId(3155u32),
+                    schema: SchemaId(3219u32),
                 },
             ],
             required: &["versions", "serverAddressByClientCIDRs"],
@@ -17834,23 +17834,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(3157u32),
+                    schema: SchemaId(3221u32),
                 },
                 Property {
                     name: "observedGeneration",
-                    schema: SchemaId(3158u32),
+                    schema: SchemaId(3222u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(3159u32),
+                    schema: SchemaId(3223u32),
                 },
                 Property {
                     name: "status",
-                    schema: SchemaId(3160u32),
+                    schema: SchemaId(3224u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(3161u32),
+                    schema: SchemaId(3225u32),
                 },
             ],
             required: &["type", "status", "lastTransitionTime", "reason", "message"],
@@ -17862,27 +17862,27 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(3162u32),
+                    schema: SchemaId(3226u32),
                 },
                 Property {
                     name: "dryRun",
-                    schema: SchemaId(3163u32),
+                    schema: SchemaId(3227u32),
                 },
                 Property {
                     name: "gracePeriodSeconds",
-                    schema: SchemaId(3165u32),
+                    schema: SchemaId(3229u32),
                 },
                 Property {
                     name: "ignoreStoreReadErrorWithClusterBreakingPotential",
-                    schema: SchemaId(3166u32),
+                    schema: SchemaId(3230u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(3167u32),
+                    schema: SchemaId(3231u32),
                 },
                 Property {
                     name: "orphanDependents",
-                    schema: SchemaId(3168u32),
+                    schema: SchemaId(3232u32),
                 },
                 Property {
                     name: "preconditions",
@@ -17890,7 +17890,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "propagationPolicy",
-                    schema: SchemaId(3169u32),
+                    schema: SchemaId(3233u32),
                 },
             ],
             ty: Type::Object,
@@ -17901,15 +17901,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "key",
-                    schema: SchemaId(3170u32),
+                    schema: SchemaId(3234u32),
                 },
                 Property {
                     name: "operator",
-                    schema: SchemaId(3171u32),
+                    schema: SchemaId(3235u32),
                 },
                 Property {
                     name: "values",
-                    schema: SchemaId(3172u32),
+                    schema: SchemaId(3236u32),
                 },
             ],
             required: &["key", "operator"],
@@ -17926,11 +17926,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "group",
-                    schema: SchemaId(3174u32),
+                    schema: SchemaId(3238u32),
                 },
                 Property {
                     name: "resource",
-                    schema: SchemaId(3175u32),
+                    schema: SchemaId(3239u32),
                 },
             ],
             required: &["group", "resource"],
@@ -17942,11 +17942,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "groupVersion",
-                    schema: SchemaId(3176u32),
+                    schema: SchemaId(3240u32),
                 },
                 Property {
                     name: "version",
-                    schema: SchemaId(3177u32),
+                    schema: SchemaId(3241u32),
                 },
             ],
             required: &["groupVersion", "version"],
@@ -17958,11 +17958,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "matchExpressions",
-                    schema: SchemaId(3178u32),
+                    schema: SchemaId(3242u32),
                 },
                 Property {
                     name: "matchLabels",
-                    schema: SchemaId(3179u32),
+                    schema: SchemaId(3243u32),
                 },
             ],
             ty: Type::Object,
@@ -17974,15 +17974,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "key",
-                    schema: SchemaId(3181u32),
+                    schema: SchemaId(3245u32),
                 },
                 Property {
                     name: "operator",
-                    schema: SchemaId(3182u32),
+                    schema: SchemaId(3246u32),
                 },
                 Property {
                     name: "values",
-                    schema: SchemaId(3183u32),
+                    schema: SchemaId(3247u32),
                 },
             ],
             required: &["key", "operator"],
@@ -17994,19 +17994,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "continue",
-                    schema: SchemaId(3185u32),
+                    schema: SchemaId(3249u32),
                 },
                 Property {
                     name: "remainingItemCount",
-                    schema: SchemaId(3186u32),
+                    schema: SchemaId(3250u32),
                 },
                 Property {
                     name: "resourceVersion",
-                    schema: SchemaId(3187u32),
+                    schema: SchemaId(3251u32),
                 },
                 Property {
                     name: "selfLink",
-                    schema: SchemaId(3188u32),
+                    schema: SchemaId(3252u32),
                 },
                 Property {
                     name: "shardInfo",
@@ -18021,11 +18021,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(3189u32),
+                    schema: SchemaId(3253u32),
                 },
                 Property {
                     name: "fieldsType",
-                    schema: SchemaId(3190u32),
+                    schema: SchemaId(3254u32),
                 },
                 Property {
                     name: "fieldsV1",
@@ -18033,15 +18033,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "manager",
-                    schema: SchemaId(3191u32),
+                    schema: SchemaId(3255u32),
                 },
                 Property {
                     name: "operation",
-                    schema: SchemaId(3192u32),
+                    schema: SchemaId(3256u32),
                 },
                 Property {
                     name: "subresource",
-                    schema: SchemaId(3193u32),
+                    schema: SchemaId(3257u32),
                 },
                 Property {
                     name: "time",
@@ -18062,7 +18062,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "annotations",
-                    schema: SchemaId(3194u32),
+                    schema: SchemaId(3258u32),
                 },
                 Property {
                     name: "creationTimestamp",
@@ -18070,7 +18070,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "deletionGracePeriodSeconds",
-                    schema: SchemaId(3196u32),
+                    schema: SchemaId(3260u32),
                 },
                 Property {
                     name: "deletionTimestamp",
@@ -18078,47 +18078,47 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "finalizers",
-                    schema: SchemaId(3197u32),
+                    schema: SchemaId(3261u32),
                 },
                 Property {
                     name: "generateName",
-                    schema: SchemaId(3199u32),
+                    schema: SchemaId(3263u32),
                 },
                 Property {
                     name: "generation",
-                    schema: SchemaId(3200u32),
+                    schema: SchemaId(3264u32),
                 },
                 Property {
                     name: "labels",
-                    schema: SchemaId(3201u32),
+                    schema: SchemaId(3265u32),
                 },
                 Property {
                     name: "managedFields",
-                    schema: SchemaId(3203u32),
+                    schema: SchemaId(3267u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(3204u32),
+                    schema: SchemaId(3268u32),
                 },
                 Property {
                     name: "namespace",
-                    schema: SchemaId(3205u32),
+                    schema: SchemaId(3269u32),
                 },
                 Property {
                     name: "ownerReferences",
-                    schema: SchemaId(3206u32),
+                    schema: SchemaId(3270u32),
                 },
                 Property {
                     name: "resourceVersion",
-                    schema: SchemaId(3207u32),
+                    schema: SchemaId(3271u32),
                 },
                 Property {
                     name: "selfLink",
-                    schema: SchemaId(3208u32),
+                    schema: SchemaId(3272u32),
                 },
                 Property {
                     name: "uid",
-                    schema: SchemaId(3209u32),
+                    schema: SchemaId(3273u32),
                 },
             ],
             ty: Type::Object,
@@ -18129,27 +18129,27 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(3210u32),
+                    schema: SchemaId(3274u32),
                 },
                 Property {
                     name: "blockOwnerDeletion",
-                    schema: SchemaId(3211u32),
+                    schema: SchemaId(3275u32),
                 },
                 Property {
                     name: "controller",
-                    schema: SchemaId(3212u32),
+                    schema: SchemaId(3276u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(3213u32),
+                    schema: SchemaId(3277u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(3214u32),
+                    schema: SchemaId(3278u32),
                 },
                 Property {
                     name: "uid",
-                    schema: SchemaId(3215u32),
+                    schema: SchemaId(3279u32),
                 },
             ],
             required: &["apiVersion", "kind", "name", "uid"],
@@ -18167,11 +18167,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "resourceVersion",
-                    schema: SchemaId(3216u32),
+                    schema: SchemaId(3280u32),
                 },
                 Property {
                     name: "uid",
-                    schema: SchemaId(3217u32),
+                    schema: SchemaId(3281u32),
                 },
             ],
             ty: Type::Object,
@@ -18182,11 +18182,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "clientCIDR",
-                    schema: SchemaId(3218u32),
+                    schema: SchemaId(3282u32),
                 },
                 Property {
                     name: "serverAddress",
-                    schema: SchemaId(3219u32),
+                    schema: SchemaId(3283u32),
                 },
             ],
             required: &["clientCIDR", "serverAddress"],
@@ -18198,7 +18198,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "selector",
-                    schema: SchemaId(3220u32),
+                    schema: SchemaId(3284u32),
                 },
             ],
             required: &["selector"],
@@ -18210,11 +18210,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(3221u32),
+                    schema: SchemaId(3285u32),
                 },
                 Property {
                     name: "code",
-                    schema: SchemaId(3222u32),
+                    schema: SchemaId(3286u32),
                 },
                 Property {
                     name: "details",
@@ -18222,11 +18222,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(3223u32),
+                    schema: SchemaId(3287u32),
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(3224u32),
+                    schema: SchemaId(3288u32),
                 },
                 Property {
                     name: "metadata",
@@ -18234,11 +18234,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(3225u32),
+                    schema: SchemaId(3289u32),
                 },
                 Property {
                     name: "status",
-                    schema: SchemaId(3226u32),
+                    schema: SchemaId(3290u32),
                 },
             ],
             ty: Type::Object,
@@ -18249,15 +18249,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "field",
-                    schema: SchemaId(3227u32),
+                    schema: SchemaId(3291u32),
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(3228u32),
+                    schema: SchemaId(3292u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(3229u32),
+                    schema: SchemaId(3293u32),
                 },
             ],
             ty: Type::Object,
@@ -18268,27 +18268,27 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "causes",
-                    schema: SchemaId(3230u32),
+                    schema: SchemaId(3294u32),
                 },
                 Property {
                     name: "group",
-                    schema: SchemaId(3231u32),
+                    schema: SchemaId(3295u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(3232u32),
+                    schema: SchemaId(3296u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(3233u32),
+                    schema: SchemaId(3297u32),
                 },
                 Property {
                     name: "retryAfterSeconds",
-                    schema: SchemaId(3234u32),
+                    schema: SchemaId(3298u32),
                 },
                 Property {
                     name: "uid",
-                    schema: SchemaId(3235u32),
+                    schema: SchemaId(3299u32),
                 },
             ],
             ty: Type::Object,
@@ -18309,7 +18309,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(3236u32),
+                    schema: SchemaId(3300u32),
                 },
             ],
             required: &["type", "object"],
@@ -18332,55 +18332,55 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "buildDate",
-                    schema: SchemaId(3237u32),
+                    schema: SchemaId(3301u32),
                 },
                 Property {
                     name: "compiler",
-                    schema: SchemaId(3238u32),
+                    schema: SchemaId(3302u32),
                 },
                 Property {
                     name: "emulationMajor",
-                    schema: SchemaId(3239u32),
+                    schema: SchemaId(3303u32),
                 },
                 Property {
                     name: "emulationMinor",
-                    schema: SchemaId(3240u32),
+                    schema: SchemaId(3304u32),
                 },
                 Property {
                     name: "gitCommit",
-                    schema: SchemaId(3241u32),
+                    schema: SchemaId(3305u32),
                 },
                 Property {
                     name: "gitTreeState",
-                    schema: SchemaId(3242u32),
+                    schema: SchemaId(3306u32),
                 },
                 Property {
                     name: "gitVersion",
-                    schema: SchemaId(3243u32),
+                    schema: SchemaId(3307u32),
                 },
                 Property {
                     name: "goVersion",
-                    schema: SchemaId(3244u32),
+                    schema: SchemaId(3308u32),
                 },
                 Property {
                     name: "major",
-                    schema: SchemaId(3245u32),
+                    schema: SchemaId(3309u32),
                 },
                 Property {
                     name: "minCompatibilityMajor",
-                    schema: SchemaId(3246u32),
+                    schema: SchemaId(3310u32),
                 },
                 Property {
                     name: "minCompatibilityMinor",
-                    schema: SchemaId(3247u32),
+                    schema: SchemaId(3311u32),
                 },
                 Property {
                     name: "minor",
-                    schema: SchemaId(3248u32),
+                    schema: SchemaId(3312u32),
                 },
                 Property {
                     name: "platform",
-                    schema: SchemaId(3249u32),
+                    schema: SchemaId(3313u32),
                 },
             ],
             required: &[
@@ -18402,11 +18402,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(3250u32),
+                    schema: SchemaId(3314u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(3251u32),
+                    schema: SchemaId(3315u32),
                 },
                 Property {
                     name: "metadata",
@@ -18433,19 +18433,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "message",
-                    schema: SchemaId(3252u32),
+                    schema: SchemaId(3316u32),
                 },
                 Property {
                     name: "reason",
-                    schema: SchemaId(3253u32),
+                    schema: SchemaId(3317u32),
                 },
                 Property {
                     name: "status",
-                    schema: SchemaId(3254u32),
+                    schema: SchemaId(3318u32),
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(3255u32),
+                    schema: SchemaId(3319u32),
                 },
             ],
             required: &["type", "status"],
@@ -18457,15 +18457,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(3256u32),
+                    schema: SchemaId(3320u32),
                 },
                 Property {
                     name: "items",
-                    schema: SchemaId(3257u32),
+                    schema: SchemaId(3321u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(3258u32),
+                    schema: SchemaId(3322u32),
                 },
                 Property {
                     name: "metadata",
@@ -18481,19 +18481,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "caBundle",
-                    schema: SchemaId(3259u32),
+                    schema: SchemaId(3323u32),
                 },
                 Property {
                     name: "group",
-                    schema: SchemaId(3260u32),
+                    schema: SchemaId(3324u32),
                 },
                 Property {
                     name: "groupPriorityMinimum",
-                    schema: SchemaId(3261u32),
+                    schema: SchemaId(3325u32),
                 },
                 Property {
                     name: "insecureSkipTLSVerify",
-                    schema: SchemaId(3262u32),
+                    schema: SchemaId(3326u32),
                 },
                 Property {
                     name: "service",
@@ -18501,11 +18501,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "version",
-                    schema: SchemaId(3263u32),
+                    schema: SchemaId(3327u32),
                 },
                 Property {
                     name: "versionPriority",
-                    schema: SchemaId(3264u32),
+                    schema: SchemaId(3328u32),
                 },
             ],
             required: &["groupPriorityMinimum", "versionPriority"],
@@ -18517,7 +18517,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "conditions",
-                    schema: SchemaId(3265u32),
+                    schema: SchemaId(3329u32),
                 },
             ],
             ty: Type::Object,
@@ -18528,15 +18528,15 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "name",
-                    schema: SchemaId(3266u32),
+                    schema: SchemaId(3330u32),
                 },
                 Property {
                     name: "namespace",
-                    schema: SchemaId(3267u32),
+                    schema: SchemaId(3331u32),
                 },
                 Property {
                     name: "port",
-                    schema: SchemaId(3268u32),
+                    schema: SchemaId(3332u32),
                 },
             ],
             ty: Type::Object,
@@ -18632,6 +18632,72 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Equivalent", "Exact"],
+            default: Some("\"Equivalent\""),
+            ..Schema::ANY
+        },
+        Schema {
+            name: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
+            properties: &[
+                Property {
+                    name: "matchExpressions",
+                    schema: SchemaId(796u32),
+                },
+                Property {
+                    name: "matchLabels",
+                    schema: SchemaId(797u32),
+                },
+            ],
+            ty: Type::Object,
+            default: Some("{}"),
+            map_type: Some(MapType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            items: Some(SchemaId(751u32)),
+            ty: Type::Array,
+            list_type: Some(ListType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            additional_properties: Some(SchemaId(798u32)),
+            ty: Type::Object,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            name: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
+            properties: &[
+                Property {
+                    name: "matchExpressions",
+                    schema: SchemaId(800u32),
+                },
+                Property {
+                    name: "matchLabels",
+                    schema: SchemaId(801u32),
+                },
+            ],
+            ty: Type::Object,
+            default: Some("{}"),
+            map_type: Some(MapType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            items: Some(SchemaId(751u32)),
+            ty: Type::Array,
+            list_type: Some(ListType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            additional_properties: Some(SchemaId(802u32)),
+            ty: Type::Object,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
             ..Schema::ANY
         },
         Schema {
@@ -18688,6 +18754,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Fail", "Ignore"],
+            default: Some("\"Fail\""),
             ..Schema::ANY
         },
         Schema {
@@ -18707,6 +18775,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["IfNeeded", "Never"],
             ..Schema::ANY
         },
         Schema {
@@ -18716,7 +18785,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(813u32)),
+            items: Some(SchemaId(821u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -18727,6 +18796,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Fail", "Ignore"],
+            default: Some("\"Fail\""),
             ..Schema::ANY
         },
         Schema {
@@ -18740,6 +18811,72 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Equivalent", "Exact"],
+            default: Some("\"Equivalent\""),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            name: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
+            properties: &[
+                Property {
+                    name: "matchExpressions",
+                    schema: SchemaId(827u32),
+                },
+                Property {
+                    name: "matchLabels",
+                    schema: SchemaId(828u32),
+                },
+            ],
+            ty: Type::Object,
+            default: Some("{}"),
+            map_type: Some(MapType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            items: Some(SchemaId(751u32)),
+            ty: Type::Array,
+            list_type: Some(ListType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            additional_properties: Some(SchemaId(829u32)),
+            ty: Type::Object,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            name: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
+            properties: &[
+                Property {
+                    name: "matchExpressions",
+                    schema: SchemaId(831u32),
+                },
+                Property {
+                    name: "matchLabels",
+                    schema: SchemaId(832u32),
+                },
+            ],
+            ty: Type::Object,
+            default: Some("{}"),
+            map_type: Some(MapType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            items: Some(SchemaId(751u32)),
+            ty: Type::Array,
+            list_type: Some(ListType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            additional_properties: Some(SchemaId(833u32)),
+            ty: Type::Object,
             ..Schema::ANY
         },
         Schema {
@@ -18748,6 +18885,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["IfNeeded", "Never"],
+            default: Some("\"Never\""),
             ..Schema::ANY
         },
         Schema {
@@ -18758,11 +18897,13 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["None", "NoneOnDryRun", "Some", "Unknown"],
             ..Schema::ANY
         },
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("10"),
             ..Schema::ANY
         },
         Schema {
@@ -18797,80 +18938,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            items: Some(SchemaId(830u32)),
-            ty: Type::Array,
-            list_type: Some(ListType::Atomic),
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            items: Some(SchemaId(832u32)),
-            ty: Type::Array,
-            list_type: Some(ListType::Atomic),
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            items: Some(SchemaId(834u32)),
-            ty: Type::Array,
-            list_type: Some(ListType::Atomic),
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            items: Some(SchemaId(836u32)),
-            ty: Type::Array,
-            list_type: Some(ListType::Atomic),
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            items: Some(SchemaId(838u32)),
-            ty: Type::Array,
-            list_type: Some(ListType::Atomic),
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
+            enum_values: &["ApplyConfiguration", "JSONPatch"],
             ..Schema::ANY
         },
         Schema {
@@ -18901,6 +18969,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["*", "CONNECT", "CREATE", "DELETE", "UPDATE"],
             ..Schema::ANY
         },
         Schema {
@@ -18914,7 +18983,86 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
+            items: Some(SchemaId(854u32)),
+            ty: Type::Array,
+            list_type: Some(ListType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
             ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            enum_values: &["*", "Cluster", "Namespaced"],
+            default: Some("\"*\""),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            items: Some(SchemaId(862u32)),
+            ty: Type::Array,
+            list_type: Some(ListType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            items: Some(SchemaId(864u32)),
+            ty: Type::Array,
+            list_type: Some(ListType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            items: Some(SchemaId(866u32)),
+            ty: Type::Array,
+            list_type: Some(ListType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            enum_values: &["*", "CONNECT", "CREATE", "DELETE", "UPDATE"],
+            ..Schema::ANY
+        },
+        Schema {
+            items: Some(SchemaId(868u32)),
+            ty: Type::Array,
+            list_type: Some(ListType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            enum_values: &["*", "Cluster", "Namespaced"],
+            default: Some("\"*\""),
             ..Schema::ANY
         },
         Schema {
@@ -18932,6 +19080,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("443"),
             ..Schema::ANY
         },
         Schema {
@@ -18974,13 +19123,14 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(868u32)),
+            items: Some(SchemaId(884u32)),
             ty: Type::Array,
             list_type: Some(ListType::Set),
             ..Schema::ANY
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Audit", "Deny", "Warn"],
             ..Schema::ANY
         },
         Schema {
@@ -19004,6 +19154,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Fail", "Ignore"],
+            default: Some("\"Fail\""),
             ..Schema::ANY
         },
         Schema {
@@ -19043,7 +19195,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(880u32)),
+            items: Some(SchemaId(896u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -19054,6 +19206,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Fail", "Ignore"],
+            default: Some("\"Fail\""),
             ..Schema::ANY
         },
         Schema {
@@ -19067,6 +19221,72 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Equivalent", "Exact"],
+            default: Some("\"Equivalent\""),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            name: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
+            properties: &[
+                Property {
+                    name: "matchExpressions",
+                    schema: SchemaId(902u32),
+                },
+                Property {
+                    name: "matchLabels",
+                    schema: SchemaId(903u32),
+                },
+            ],
+            ty: Type::Object,
+            default: Some("{}"),
+            map_type: Some(MapType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            items: Some(SchemaId(751u32)),
+            ty: Type::Array,
+            list_type: Some(ListType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            additional_properties: Some(SchemaId(904u32)),
+            ty: Type::Object,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            name: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
+            properties: &[
+                Property {
+                    name: "matchExpressions",
+                    schema: SchemaId(906u32),
+                },
+                Property {
+                    name: "matchLabels",
+                    schema: SchemaId(907u32),
+                },
+            ],
+            ty: Type::Object,
+            default: Some("{}"),
+            map_type: Some(MapType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            items: Some(SchemaId(751u32)),
+            ty: Type::Array,
+            list_type: Some(ListType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            additional_properties: Some(SchemaId(908u32)),
+            ty: Type::Object,
             ..Schema::ANY
         },
         Schema {
@@ -19081,11 +19301,13 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["None", "NoneOnDryRun", "Some", "Unknown"],
             ..Schema::ANY
         },
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("10"),
             ..Schema::ANY
         },
         Schema {
@@ -19175,6 +19397,72 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Equivalent", "Exact"],
+            default: Some("\"Equivalent\""),
+            ..Schema::ANY
+        },
+        Schema {
+            name: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
+            properties: &[
+                Property {
+                    name: "matchExpressions",
+                    schema: SchemaId(933u32),
+                },
+                Property {
+                    name: "matchLabels",
+                    schema: SchemaId(934u32),
+                },
+            ],
+            ty: Type::Object,
+            default: Some("{}"),
+            map_type: Some(MapType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            items: Some(SchemaId(751u32)),
+            ty: Type::Array,
+            list_type: Some(ListType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            additional_properties: Some(SchemaId(935u32)),
+            ty: Type::Object,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            name: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
+            properties: &[
+                Property {
+                    name: "matchExpressions",
+                    schema: SchemaId(937u32),
+                },
+                Property {
+                    name: "matchLabels",
+                    schema: SchemaId(938u32),
+                },
+            ],
+            ty: Type::Object,
+            default: Some("{}"),
+            map_type: Some(MapType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            items: Some(SchemaId(751u32)),
+            ty: Type::Array,
+            list_type: Some(ListType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            additional_properties: Some(SchemaId(939u32)),
+            ty: Type::Object,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
             ..Schema::ANY
         },
         Schema {
@@ -19231,6 +19519,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Fail", "Ignore"],
+            default: Some("\"Fail\""),
             ..Schema::ANY
         },
         Schema {
@@ -19250,6 +19540,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["IfNeeded", "Never"],
             ..Schema::ANY
         },
         Schema {
@@ -19260,10 +19551,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["ApplyConfiguration", "JSONPatch"],
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(927u32)),
+            items: Some(SchemaId(959u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -19273,7 +19565,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(929u32)),
+            items: Some(SchemaId(961u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -19283,7 +19575,18 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(931u32)),
+            items: Some(SchemaId(963u32)),
+            ty: Type::Array,
+            list_type: Some(ListType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            enum_values: &["*", "CONNECT", "CREATE", "DELETE", "UPDATE"],
+            ..Schema::ANY
+        },
+        Schema {
+            items: Some(SchemaId(965u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -19293,17 +19596,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(933u32)),
-            ty: Type::Array,
-            list_type: Some(ListType::Atomic),
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            items: Some(SchemaId(935u32)),
+            items: Some(SchemaId(967u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -19314,6 +19607,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["*", "Cluster", "Namespaced"],
+            default: Some("\"*\""),
             ..Schema::ANY
         },
         Schema {
@@ -19334,6 +19629,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            default: Some("\"Deny\""),
             ..Schema::ANY
         },
         Schema {
@@ -19364,6 +19660,72 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             items: Some(SchemaId(65u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            enum_values: &["Equivalent", "Exact"],
+            default: Some("\"Equivalent\""),
+            ..Schema::ANY
+        },
+        Schema {
+            name: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
+            properties: &[
+                Property {
+                    name: "matchExpressions",
+                    schema: SchemaId(983u32),
+                },
+                Property {
+                    name: "matchLabels",
+                    schema: SchemaId(984u32),
+                },
+            ],
+            ty: Type::Object,
+            default: Some("{}"),
+            map_type: Some(MapType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            items: Some(SchemaId(751u32)),
+            ty: Type::Array,
+            list_type: Some(ListType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            additional_properties: Some(SchemaId(985u32)),
+            ty: Type::Object,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            name: "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector",
+            properties: &[
+                Property {
+                    name: "matchExpressions",
+                    schema: SchemaId(987u32),
+                },
+                Property {
+                    name: "matchLabels",
+                    schema: SchemaId(988u32),
+                },
+            ],
+            ty: Type::Object,
+            default: Some("{}"),
+            map_type: Some(MapType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            items: Some(SchemaId(751u32)),
+            ty: Type::Array,
+            list_type: Some(ListType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            additional_properties: Some(SchemaId(989u32)),
+            ty: Type::Object,
             ..Schema::ANY
         },
         Schema {
@@ -19424,6 +19786,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Fail", "Ignore"],
+            default: Some("\"Fail\""),
             ..Schema::ANY
         },
         Schema {
@@ -19443,6 +19807,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["IfNeeded", "Never"],
             ..Schema::ANY
         },
         Schema {
@@ -19453,10 +19818,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["ApplyConfiguration", "JSONPatch"],
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(969u32)),
+            items: Some(SchemaId(1009u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -19466,7 +19832,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(971u32)),
+            items: Some(SchemaId(1011u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -19476,7 +19842,18 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(973u32)),
+            items: Some(SchemaId(1013u32)),
+            ty: Type::Array,
+            list_type: Some(ListType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            enum_values: &["*", "CONNECT", "CREATE", "DELETE", "UPDATE"],
+            ..Schema::ANY
+        },
+        Schema {
+            items: Some(SchemaId(1015u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -19486,17 +19863,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(975u32)),
-            ty: Type::Array,
-            list_type: Some(ListType::Atomic),
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            items: Some(SchemaId(977u32)),
+            items: Some(SchemaId(1017u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -19507,6 +19874,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["*", "Cluster", "Namespaced"],
+            default: Some("\"*\""),
             ..Schema::ANY
         },
         Schema {
@@ -19542,7 +19911,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(988u32)),
+            items: Some(SchemaId(1028u32)),
             ty: Type::Array,
             list_type: Some(ListType::Set),
             ..Schema::ANY
@@ -19556,7 +19925,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(991u32)),
+            items: Some(SchemaId(1031u32)),
             ty: Type::Array,
             list_type: Some(ListType::Set),
             ..Schema::ANY
@@ -19696,6 +20065,31 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("10"),
+            ..Schema::ANY
+        },
+        Schema {
+            name: "io.k8s.api.apps.v1.DaemonSetUpdateStrategy",
+            properties: &[
+                Property {
+                    name: "rollingUpdate",
+                    schema: SchemaId(94u32),
+                },
+                Property {
+                    name: "type",
+                    schema: SchemaId(1063u32),
+                },
+            ],
+            ty: Type::Object,
+            default: Some(
+                "{\"rollingUpdate\":{\"maxSurge\":0,\"maxUnavailable\":1},\"type\":\"RollingUpdate\"}",
+            ),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            enum_values: &["OnDelete", "RollingUpdate"],
+            default: Some("\"RollingUpdate\""),
             ..Schema::ANY
         },
         Schema {
@@ -19754,6 +20148,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["OnDelete", "RollingUpdate"],
+            default: Some("\"RollingUpdate\""),
             ..Schema::ANY
         },
         Schema {
@@ -19805,16 +20201,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("600"),
             ..Schema::ANY
         },
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("1"),
             ..Schema::ANY
         },
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("10"),
             ..Schema::ANY
         },
         Schema {
@@ -19826,15 +20225,20 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
                 },
                 Property {
                     name: "type",
-                    schema: SchemaId(1048u32),
+                    schema: SchemaId(1090u32),
                 },
             ],
             ty: Type::Object,
+            default: Some(
+                "{\"rollingUpdate\":{\"maxSurge\":\"25%\",\"maxUnavailable\":\"25%\"},\"type\":\"RollingUpdate\"}",
+            ),
             patch_strategy: Some("retainKeys"),
             ..Schema::ANY
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Recreate", "RollingUpdate"],
+            default: Some("\"RollingUpdate\""),
             ..Schema::ANY
         },
         Schema {
@@ -19888,6 +20292,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Recreate", "RollingUpdate"],
+            default: Some("\"RollingUpdate\""),
             ..Schema::ANY
         },
         Schema {
@@ -19935,6 +20341,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("1"),
             ..Schema::ANY
         },
         Schema {
@@ -19977,8 +20384,37 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
+            name: "io.k8s.apimachinery.pkg.util.intstr.IntOrString",
+            ty: Type::IntOrString,
+            format: Some("int-or-string"),
+            default: Some("0"),
+            ..Schema::ANY
+        },
+        Schema {
+            name: "io.k8s.apimachinery.pkg.util.intstr.IntOrString",
+            ty: Type::IntOrString,
+            format: Some("int-or-string"),
+            default: Some("1"),
+            ..Schema::ANY
+        },
+        Schema {
+            name: "io.k8s.apimachinery.pkg.util.intstr.IntOrString",
+            ty: Type::IntOrString,
+            format: Some("int-or-string"),
+            default: Some("\"25%\""),
+            ..Schema::ANY
+        },
+        Schema {
+            name: "io.k8s.apimachinery.pkg.util.intstr.IntOrString",
+            ty: Type::IntOrString,
+            format: Some("int-or-string"),
+            default: Some("\"25%\""),
+            ..Schema::ANY
+        },
+        Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("0"),
             ..Schema::ANY
         },
         Schema {
@@ -20025,10 +20461,12 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            default: Some("\"Retain\""),
             ..Schema::ANY
         },
         Schema {
             ty: Type::String,
+            default: Some("\"Retain\""),
             ..Schema::ANY
         },
         Schema {
@@ -20037,21 +20475,75 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
+            name: "io.k8s.api.apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicy",
+            properties: &[
+                Property {
+                    name: "whenDeleted",
+                    schema: SchemaId(1138u32),
+                },
+                Property {
+                    name: "whenScaled",
+                    schema: SchemaId(1139u32),
+                },
+            ],
+            ty: Type::Object,
+            default: Some("{\"whenDeleted\":\"Retain\",\"whenScaled\":\"Retain\"}"),
+            ..Schema::ANY
+        },
+        Schema {
             ty: Type::String,
+            default: Some("\"Retain\""),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            default: Some("\"Retain\""),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            enum_values: &["OrderedReady", "Parallel"],
+            default: Some("\"OrderedReady\""),
             ..Schema::ANY
         },
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("1"),
             ..Schema::ANY
         },
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("10"),
             ..Schema::ANY
         },
         Schema {
             ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            name: "io.k8s.api.apps.v1.StatefulSetUpdateStrategy",
+            properties: &[
+                Property {
+                    name: "rollingUpdate",
+                    schema: SchemaId(96u32),
+                },
+                Property {
+                    name: "type",
+                    schema: SchemaId(1145u32),
+                },
+            ],
+            ty: Type::Object,
+            default: Some(
+                "{\"rollingUpdate\":{\"partition\":0},\"type\":\"RollingUpdate\"}",
+            ),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            enum_values: &["OnDelete", "RollingUpdate"],
+            default: Some("\"RollingUpdate\""),
             ..Schema::ANY
         },
         Schema {
@@ -20114,6 +20606,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["OnDelete", "RollingUpdate"],
+            default: Some("\"RollingUpdate\""),
             ..Schema::ANY
         },
         Schema {
@@ -20149,7 +20643,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1116u32)),
+            items: Some(SchemaId(1167u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -20176,7 +20670,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1122u32)),
+            items: Some(SchemaId(1173u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -20190,7 +20684,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1125u32)),
+            items: Some(SchemaId(1176u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -20208,12 +20702,12 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(1129u32)),
+            additional_properties: Some(SchemaId(1180u32)),
             ty: Type::Object,
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1130u32)),
+            items: Some(SchemaId(1181u32)),
             ty: Type::Array,
             ..Schema::ANY
         },
@@ -20222,7 +20716,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1132u32)),
+            items: Some(SchemaId(1183u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -20276,7 +20770,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1144u32)),
+            items: Some(SchemaId(1195u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -20286,75 +20780,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1146u32)),
-            ty: Type::Array,
-            list_type: Some(ListType::Atomic),
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            items: Some(SchemaId(1155u32)),
-            ty: Type::Array,
-            list_type: Some(ListType::Atomic),
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            items: Some(SchemaId(1157u32)),
-            ty: Type::Array,
-            list_type: Some(ListType::Atomic),
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            items: Some(SchemaId(1159u32)),
-            ty: Type::Array,
-            list_type: Some(ListType::Atomic),
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            items: Some(SchemaId(1161u32)),
+            items: Some(SchemaId(1197u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -20392,12 +20818,80 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(1170u32)),
+            items: Some(SchemaId(1206u32)),
+            ty: Type::Array,
+            list_type: Some(ListType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            items: Some(SchemaId(1208u32)),
+            ty: Type::Array,
+            list_type: Some(ListType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            items: Some(SchemaId(1210u32)),
+            ty: Type::Array,
+            list_type: Some(ListType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            items: Some(SchemaId(1212u32)),
+            ty: Type::Array,
+            list_type: Some(ListType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            additional_properties: Some(SchemaId(1221u32)),
             ty: Type::Object,
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1171u32)),
+            items: Some(SchemaId(1222u32)),
             ty: Type::Array,
             ..Schema::ANY
         },
@@ -20406,7 +20900,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1173u32)),
+            items: Some(SchemaId(1224u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -20500,6 +20994,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("1"),
             ..Schema::ANY
         },
         Schema {
@@ -20657,6 +21152,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("1"),
             ..Schema::ANY
         },
         Schema {
@@ -20695,10 +21191,24 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &[
+                "ContainerResource",
+                "External",
+                "Object",
+                "Pods",
+                "Resource",
+            ],
             ..Schema::ANY
         },
         Schema {
             ty: Type::String,
+            enum_values: &[
+                "ContainerResource",
+                "External",
+                "Object",
+                "Pods",
+                "Resource",
+            ],
             ..Schema::ANY
         },
         Schema {
@@ -20746,11 +21256,14 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Allow", "Forbid", "Replace"],
+            default: Some("\"Allow\""),
             ..Schema::ANY
         },
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("1"),
             ..Schema::ANY
         },
         Schema {
@@ -20765,10 +21278,12 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("3"),
             ..Schema::ANY
         },
         Schema {
             ty: Type::Boolean,
+            default: Some("false"),
             ..Schema::ANY
         },
         Schema {
@@ -20835,6 +21350,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Indexed", "NonIndexed"],
             ..Schema::ANY
         },
         Schema {
@@ -20862,6 +21378,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Failed", "TerminatingOrFailed"],
             ..Schema::ANY
         },
         Schema {
@@ -20926,10 +21443,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["In", "NotIn"],
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1288u32)),
+            items: Some(SchemaId(1339u32)),
             ty: Type::Array,
             list_type: Some(ListType::Set),
             ..Schema::ANY
@@ -20941,6 +21459,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            default: Some("\"True\""),
             ..Schema::ANY
         },
         Schema {
@@ -20949,6 +21468,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Count", "FailIndex", "FailJob", "Ignore"],
             ..Schema::ANY
         },
         Schema {
@@ -20973,7 +21493,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1297u32)),
+            items: Some(SchemaId(1348u32)),
             ty: Type::Array,
             list_type: Some(ListType::Set),
             ..Schema::ANY
@@ -20983,7 +21503,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1299u32)),
+            items: Some(SchemaId(1350u32)),
             ty: Type::Array,
             list_type: Some(ListType::Set),
             ..Schema::ANY
@@ -21035,12 +21555,12 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(1311u32)),
+            additional_properties: Some(SchemaId(1362u32)),
             ty: Type::Object,
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1312u32)),
+            items: Some(SchemaId(1363u32)),
             ty: Type::Array,
             ..Schema::ANY
         },
@@ -21049,7 +21569,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1314u32)),
+            items: Some(SchemaId(1365u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -21072,13 +21592,38 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1319u32)),
+            items: Some(SchemaId(1370u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
         },
         Schema {
             ty: Type::String,
+            enum_values: &[
+                "any",
+                "cert sign",
+                "client auth",
+                "code signing",
+                "content commitment",
+                "crl sign",
+                "data encipherment",
+                "decipher only",
+                "digital signature",
+                "email protection",
+                "encipher only",
+                "ipsec end system",
+                "ipsec tunnel",
+                "ipsec user",
+                "key agreement",
+                "key encipherment",
+                "microsoft sgc",
+                "netscape sgc",
+                "ocsp signing",
+                "s/mime",
+                "server auth",
+                "signing",
+                "timestamping",
+            ],
             ..Schema::ANY
         },
         Schema {
@@ -21225,7 +21770,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(1354u32)),
+            additional_properties: Some(SchemaId(1405u32)),
             ty: Type::Object,
             ..Schema::ANY
         },
@@ -21386,10 +21931,65 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Localhost", "RuntimeDefault", "Unconfined"],
             ..Schema::ANY
         },
         Schema {
             ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            enum_values: &["None", "ReadOnly", "ReadWrite"],
+            default: Some("\"ReadWrite\""),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            default: Some("\"ext4\""),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            enum_values: &["Dedicated", "Managed", "Shared"],
+            default: Some("\"Shared\""),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::Boolean,
+            default: Some("false"),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::Boolean,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::Boolean,
             ..Schema::ANY
         },
         Schema {
@@ -21421,55 +22021,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            ty: Type::Boolean,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::Boolean,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::Boolean,
-            ..Schema::ANY
-        },
-        Schema {
-            additional_properties: Some(SchemaId(1412u32)),
+            additional_properties: Some(SchemaId(1463u32)),
             ty: Type::Object,
             ..Schema::ANY
         },
@@ -21494,7 +22046,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(1418u32)),
+            additional_properties: Some(SchemaId(1469u32)),
             ty: Type::Object,
             ..Schema::ANY
         },
@@ -21503,7 +22055,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1420u32)),
+            items: Some(SchemaId(1471u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -21513,7 +22065,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1422u32)),
+            items: Some(SchemaId(1473u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -21523,7 +22075,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1424u32)),
+            items: Some(SchemaId(1475u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -21549,7 +22101,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1430u32)),
+            items: Some(SchemaId(1481u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -21670,7 +22222,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(1458u32)),
+            additional_properties: Some(SchemaId(1509u32)),
             ty: Type::Object,
             ..Schema::ANY
         },
@@ -21680,7 +22232,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(1460u32)),
+            additional_properties: Some(SchemaId(1511u32)),
             ty: Type::Object,
             ..Schema::ANY
         },
@@ -21766,6 +22318,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("420"),
             ..Schema::ANY
         },
         Schema {
@@ -21783,7 +22336,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1484u32)),
+            items: Some(SchemaId(1535u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -21793,7 +22346,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1486u32)),
+            items: Some(SchemaId(1537u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -21823,6 +22376,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Always", "IfNotPresent", "Never"],
             ..Schema::ANY
         },
         Schema {
@@ -21864,10 +22418,13 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            default: Some("\"/dev/termination-log\""),
             ..Schema::ANY
         },
         Schema {
             ty: Type::String,
+            enum_values: &["FallbackToLogsOnError", "File"],
+            default: Some("\"File\""),
             ..Schema::ANY
         },
         Schema {
@@ -21909,7 +22466,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1508u32)),
+            items: Some(SchemaId(1559u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -21943,6 +22500,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["SCTP", "TCP", "UDP"],
+            default: Some("\"TCP\""),
             ..Schema::ANY
         },
         Schema {
@@ -21962,7 +22521,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1520u32)),
+            items: Some(SchemaId(1571u32)),
             ty: Type::Array,
             list_type: Some(ListType::Set),
             ..Schema::ANY
@@ -22047,6 +22606,73 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &[
+                "SIGABRT",
+                "SIGALRM",
+                "SIGBUS",
+                "SIGCHLD",
+                "SIGCLD",
+                "SIGCONT",
+                "SIGFPE",
+                "SIGHUP",
+                "SIGILL",
+                "SIGINT",
+                "SIGIO",
+                "SIGIOT",
+                "SIGKILL",
+                "SIGPIPE",
+                "SIGPOLL",
+                "SIGPROF",
+                "SIGPWR",
+                "SIGQUIT",
+                "SIGRTMAX",
+                "SIGRTMAX-1",
+                "SIGRTMAX-10",
+                "SIGRTMAX-11",
+                "SIGRTMAX-12",
+                "SIGRTMAX-13",
+                "SIGRTMAX-14",
+                "SIGRTMAX-2",
+                "SIGRTMAX-3",
+                "SIGRTMAX-4",
+                "SIGRTMAX-5",
+                "SIGRTMAX-6",
+                "SIGRTMAX-7",
+                "SIGRTMAX-8",
+                "SIGRTMAX-9",
+                "SIGRTMIN",
+                "SIGRTMIN+1",
+                "SIGRTMIN+10",
+                "SIGRTMIN+11",
+                "SIGRTMIN+12",
+                "SIGRTMIN+13",
+                "SIGRTMIN+14",
+                "SIGRTMIN+15",
+                "SIGRTMIN+2",
+                "SIGRTMIN+3",
+                "SIGRTMIN+4",
+                "SIGRTMIN+5",
+                "SIGRTMIN+6",
+                "SIGRTMIN+7",
+                "SIGRTMIN+8",
+                "SIGRTMIN+9",
+                "SIGSEGV",
+                "SIGSTKFLT",
+                "SIGSTOP",
+                "SIGSYS",
+                "SIGTERM",
+                "SIGTRAP",
+                "SIGTSTP",
+                "SIGTTIN",
+                "SIGTTOU",
+                "SIGURG",
+                "SIGUSR1",
+                "SIGUSR2",
+                "SIGVTALRM",
+                "SIGWINCH",
+                "SIGXCPU",
+                "SIGXFSZ",
+            ],
             ..Schema::ANY
         },
         Schema {
@@ -22081,6 +22707,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("420"),
             ..Schema::ANY
         },
         Schema {
@@ -22120,6 +22747,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["SCTP", "TCP", "UDP"],
+            default: Some("\"TCP\""),
             ..Schema::ANY
         },
         Schema {
@@ -22180,7 +22809,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1566u32)),
+            items: Some(SchemaId(1617u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -22190,7 +22819,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1568u32)),
+            items: Some(SchemaId(1619u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -22220,6 +22849,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Always", "IfNotPresent", "Never"],
             ..Schema::ANY
         },
         Schema {
@@ -22265,10 +22895,13 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            default: Some("\"/dev/termination-log\""),
             ..Schema::ANY
         },
         Schema {
             ty: Type::String,
+            enum_values: &["FallbackToLogsOnError", "File"],
+            default: Some("\"File\""),
             ..Schema::ANY
         },
         Schema {
@@ -22361,7 +22994,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1603u32)),
+            items: Some(SchemaId(1654u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -22384,7 +23017,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1608u32)),
+            items: Some(SchemaId(1659u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -22394,7 +23027,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1610u32)),
+            items: Some(SchemaId(1661u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -22409,6 +23042,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::Boolean,
+            default: Some("false"),
             ..Schema::ANY
         },
         Schema {
@@ -22428,7 +23062,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(1618u32)),
+            additional_properties: Some(SchemaId(1669u32)),
             ty: Type::Object,
             ..Schema::ANY
         },
@@ -22449,7 +23083,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(1623u32)),
+            additional_properties: Some(SchemaId(1674u32)),
             ty: Type::Object,
             ..Schema::ANY
         },
@@ -22493,6 +23127,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            default: Some("\"\""),
             ..Schema::ANY
         },
         Schema {
@@ -22547,6 +23182,13 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            default: Some("\"/\""),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            enum_values: &["HTTP", "HTTPS"],
+            default: Some("\"HTTP\""),
             ..Schema::ANY
         },
         Schema {
@@ -22558,11 +23200,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            items: Some(SchemaId(1650u32)),
+            items: Some(SchemaId(1701u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -22585,6 +23223,17 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &[
+                "",
+                "BlockDevice",
+                "CharDevice",
+                "Directory",
+                "DirectoryOrCreate",
+                "File",
+                "FileOrCreate",
+                "Socket",
+            ],
+            default: Some("\"\""),
             ..Schema::ANY
         },
         Schema {
@@ -22609,6 +23258,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            default: Some("\"default\""),
             ..Schema::ANY
         },
         Schema {
@@ -22617,7 +23267,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1663u32)),
+            items: Some(SchemaId(1714u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -22656,6 +23306,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            default: Some("\"default\""),
             ..Schema::ANY
         },
         Schema {
@@ -22664,7 +23315,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1674u32)),
+            items: Some(SchemaId(1725u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -22683,6 +23334,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Always", "IfNotPresent", "Never"],
             ..Schema::ANY
         },
         Schema {
@@ -22708,6 +23360,73 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &[
+                "SIGABRT",
+                "SIGALRM",
+                "SIGBUS",
+                "SIGCHLD",
+                "SIGCLD",
+                "SIGCONT",
+                "SIGFPE",
+                "SIGHUP",
+                "SIGILL",
+                "SIGINT",
+                "SIGIO",
+                "SIGIOT",
+                "SIGKILL",
+                "SIGPIPE",
+                "SIGPOLL",
+                "SIGPROF",
+                "SIGPWR",
+                "SIGQUIT",
+                "SIGRTMAX",
+                "SIGRTMAX-1",
+                "SIGRTMAX-10",
+                "SIGRTMAX-11",
+                "SIGRTMAX-12",
+                "SIGRTMAX-13",
+                "SIGRTMAX-14",
+                "SIGRTMAX-2",
+                "SIGRTMAX-3",
+                "SIGRTMAX-4",
+                "SIGRTMAX-5",
+                "SIGRTMAX-6",
+                "SIGRTMAX-7",
+                "SIGRTMAX-8",
+                "SIGRTMAX-9",
+                "SIGRTMIN",
+                "SIGRTMIN+1",
+                "SIGRTMIN+10",
+                "SIGRTMIN+11",
+                "SIGRTMIN+12",
+                "SIGRTMIN+13",
+                "SIGRTMIN+14",
+                "SIGRTMIN+15",
+                "SIGRTMIN+2",
+                "SIGRTMIN+3",
+                "SIGRTMIN+4",
+                "SIGRTMIN+5",
+                "SIGRTMIN+6",
+                "SIGRTMIN+7",
+                "SIGRTMIN+8",
+                "SIGRTMIN+9",
+                "SIGSEGV",
+                "SIGSTKFLT",
+                "SIGSTOP",
+                "SIGSYS",
+                "SIGTERM",
+                "SIGTRAP",
+                "SIGTSTP",
+                "SIGTTIN",
+                "SIGTTOU",
+                "SIGURG",
+                "SIGUSR1",
+                "SIGUSR2",
+                "SIGVTALRM",
+                "SIGWINCH",
+                "SIGXCPU",
+                "SIGXFSZ",
+            ],
             ..Schema::ANY
         },
         Schema {
@@ -22772,7 +23491,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1698u32)),
+            items: Some(SchemaId(1749u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -22825,6 +23544,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["InProgress", "Infeasible", "Pending"],
             ..Schema::ANY
         },
         Schema {
@@ -22881,7 +23601,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1723u32)),
+            items: Some(SchemaId(1774u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -22901,6 +23621,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Active", "Terminating"],
+            default: Some("\"Active\""),
             ..Schema::ANY
         },
         Schema {
@@ -22926,7 +23648,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1732u32)),
+            items: Some(SchemaId(1783u32)),
             ty: Type::Array,
             list_type: Some(ListType::Set),
             ..Schema::ANY
@@ -23005,10 +23727,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["DoesNotExist", "Exists", "Gt", "In", "Lt", "NotIn"],
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1751u32)),
+            items: Some(SchemaId(1802u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -23038,7 +23761,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1757u32)),
+            items: Some(SchemaId(1808u32)),
             ty: Type::Array,
             list_type: Some(ListType::Set),
             patch_strategy: Some("merge"),
@@ -23091,7 +23814,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1766u32)),
+            items: Some(SchemaId(1817u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -23108,6 +23831,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Pending", "Running", "Terminated"],
             ..Schema::ANY
         },
         Schema {
@@ -23123,7 +23847,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1772u32)),
+            items: Some(SchemaId(1823u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -23179,6 +23903,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            default: Some("\"v1\""),
             ..Schema::ANY
         },
         Schema {
@@ -23259,13 +23984,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1805u32)),
+            items: Some(SchemaId(1856u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
         },
         Schema {
             ty: Type::String,
+            enum_values: &[
+                "ReadOnlyMany",
+                "ReadWriteMany",
+                "ReadWriteOnce",
+                "ReadWriteOncePod",
+            ],
             ..Schema::ANY
         },
         Schema {
@@ -23278,6 +24009,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Block", "Filesystem"],
+            default: Some("\"Filesystem\""),
             ..Schema::ANY
         },
         Schema {
@@ -23285,17 +24018,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1811u32)),
+            items: Some(SchemaId(1862u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
         },
         Schema {
             ty: Type::String,
+            enum_values: &[
+                "ReadOnlyMany",
+                "ReadWriteMany",
+                "ReadWriteOnce",
+                "ReadWriteOncePod",
+            ],
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(1813u32)),
+            additional_properties: Some(SchemaId(1864u32)),
             ty: Type::Object,
             map_type: Some(MapType::Granular),
             ..Schema::ANY
@@ -23329,6 +24068,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Bound", "Lost", "Pending"],
+            default: Some("\"Pending\""),
             ..Schema::ANY
         },
         Schema {
@@ -23353,13 +24094,19 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1825u32)),
+            items: Some(SchemaId(1876u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
         },
         Schema {
             ty: Type::String,
+            enum_values: &[
+                "ReadOnlyMany",
+                "ReadWriteMany",
+                "ReadWriteOnce",
+                "ReadWriteOncePod",
+            ],
             ..Schema::ANY
         },
         Schema {
@@ -23372,31 +24119,31 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "apiVersion",
-                    schema: SchemaId(1828u32),
+                    schema: SchemaId(1879u32),
                 },
                 Property {
                     name: "fieldPath",
-                    schema: SchemaId(1829u32),
+                    schema: SchemaId(1880u32),
                 },
                 Property {
                     name: "kind",
-                    schema: SchemaId(1830u32),
+                    schema: SchemaId(1881u32),
                 },
                 Property {
                     name: "name",
-                    schema: SchemaId(1831u32),
+                    schema: SchemaId(1882u32),
                 },
                 Property {
                     name: "namespace",
-                    schema: SchemaId(1832u32),
+                    schema: SchemaId(1883u32),
                 },
                 Property {
                     name: "resourceVersion",
-                    schema: SchemaId(1833u32),
+                    schema: SchemaId(1884u32),
                 },
                 Property {
                     name: "uid",
-                    schema: SchemaId(1834u32),
+                    schema: SchemaId(1885u32),
                 },
             ],
             ty: Type::Object,
@@ -23432,7 +24179,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1836u32)),
+            items: Some(SchemaId(1887u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -23443,6 +24190,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Delete", "Recycle", "Retain"],
+            default: Some("\"Retain\""),
             ..Schema::ANY
         },
         Schema {
@@ -23455,6 +24204,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Block", "Filesystem"],
+            default: Some("\"Filesystem\""),
             ..Schema::ANY
         },
         Schema {
@@ -23463,6 +24214,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Available", "Bound", "Failed", "Pending", "Released"],
+            default: Some("\"Pending\""),
             ..Schema::ANY
         },
         Schema {
@@ -23498,7 +24251,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1851u32)),
+            items: Some(SchemaId(1902u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -23508,7 +24261,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1853u32)),
+            items: Some(SchemaId(1904u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -23518,7 +24271,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1855u32)),
+            items: Some(SchemaId(1906u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -23569,7 +24322,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(1866u32)),
+            additional_properties: Some(SchemaId(1917u32)),
             ty: Type::Object,
             ..Schema::ANY
         },
@@ -23599,7 +24352,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1873u32)),
+            items: Some(SchemaId(1924u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -23615,7 +24368,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1876u32)),
+            items: Some(SchemaId(1927u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -23702,6 +24455,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Always", "OnRootMismatch"],
             ..Schema::ANY
         },
         Schema {
@@ -23723,7 +24477,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1901u32)),
+            items: Some(SchemaId(1952u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -23735,6 +24489,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Merge", "Strict"],
             ..Schema::ANY
         },
         Schema {
@@ -23763,6 +24518,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["ClusterFirst", "ClusterFirstWithHostNet", "Default", "None"],
+            default: Some("\"ClusterFirst\""),
             ..Schema::ANY
         },
         Schema {
@@ -23834,7 +24591,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(1921u32)),
+            additional_properties: Some(SchemaId(1972u32)),
             ty: Type::Object,
             map_type: Some(MapType::Atomic),
             ..Schema::ANY
@@ -23850,6 +24607,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Never", "PreemptLowerPriority"],
             ..Schema::ANY
         },
         Schema {
@@ -23878,6 +24636,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Always", "Never", "OnFailure"],
+            default: Some("\"Always\""),
             ..Schema::ANY
         },
         Schema {
@@ -23886,6 +24646,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            default: Some("\"default-scheduler\""),
             ..Schema::ANY
         },
         Schema {
@@ -23895,6 +24656,116 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             list_map_keys: &["name"],
             patch_strategy: Some("merge"),
             patch_merge_key: Some("name"),
+            ..Schema::ANY
+        },
+        Schema {
+            name: "io.k8s.api.core.v1.PodSecurityContext",
+            properties: &[
+                Property {
+                    name: "appArmorProfile",
+                    schema: SchemaId(205u32),
+                },
+                Property {
+                    name: "fsGroup",
+                    schema: SchemaId(1984u32),
+                },
+                Property {
+                    name: "fsGroupChangePolicy",
+                    schema: SchemaId(1985u32),
+                },
+                Property {
+                    name: "runAsGroup",
+                    schema: SchemaId(1986u32),
+                },
+                Property {
+                    name: "runAsNonRoot",
+                    schema: SchemaId(1987u32),
+                },
+                Property {
+                    name: "runAsUser",
+                    schema: SchemaId(1988u32),
+                },
+                Property {
+                    name: "seLinuxChangePolicy",
+                    schema: SchemaId(1989u32),
+                },
+                Property {
+                    name: "seLinuxOptions",
+                    schema: SchemaId(379u32),
+                },
+                Property {
+                    name: "seccompProfile",
+                    schema: SchemaId(384u32),
+                },
+                Property {
+                    name: "supplementalGroups",
+                    schema: SchemaId(1990u32),
+                },
+                Property {
+                    name: "supplementalGroupsPolicy",
+                    schema: SchemaId(1992u32),
+                },
+                Property {
+                    name: "sysctls",
+                    schema: SchemaId(1993u32),
+                },
+                Property {
+                    name: "windowsOptions",
+                    schema: SchemaId(424u32),
+                },
+            ],
+            ty: Type::Object,
+            default: Some("{}"),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::Integer,
+            format: Some("int64"),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            enum_values: &["Always", "OnRootMismatch"],
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::Integer,
+            format: Some("int64"),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::Boolean,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::Integer,
+            format: Some("int64"),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            items: Some(SchemaId(1991u32)),
+            ty: Type::Array,
+            list_type: Some(ListType::Atomic),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::Integer,
+            format: Some("int64"),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            enum_values: &["Merge", "Strict"],
+            ..Schema::ANY
+        },
+        Schema {
+            items: Some(SchemaId(405u32)),
+            ty: Type::Array,
+            list_type: Some(ListType::Atomic),
             ..Schema::ANY
         },
         Schema {
@@ -23920,6 +24791,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         Schema {
             ty: Type::Integer,
             format: Some("int64"),
+            default: Some("30"),
             ..Schema::ANY
         },
         Schema {
@@ -24011,6 +24883,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Failed", "Pending", "Running", "Succeeded", "Unknown"],
             ..Schema::ANY
         },
         Schema {
@@ -24028,6 +24901,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["BestEffort", "Burstable", "Guaranteed"],
             ..Schema::ANY
         },
         Schema {
@@ -24079,6 +24953,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["SCTP", "TCP", "UDP"],
             ..Schema::ANY
         },
         Schema {
@@ -24101,6 +24976,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("3"),
             ..Schema::ANY
         },
         Schema {
@@ -24111,11 +24987,13 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("10"),
             ..Schema::ANY
         },
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("1"),
             ..Schema::ANY
         },
         Schema {
@@ -24126,11 +25004,13 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("1"),
             ..Schema::ANY
         },
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("420"),
             ..Schema::ANY
         },
         Schema {
@@ -24173,10 +25053,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            default: Some("\"/etc/ceph/keyring\""),
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1989u32)),
+            items: Some(SchemaId(2051u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -24187,6 +25068,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            default: Some("\"rbd\""),
             ..Schema::ANY
         },
         Schema {
@@ -24195,6 +25077,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            default: Some("\"admin\""),
             ..Schema::ANY
         },
         Schema {
@@ -24207,10 +25090,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            default: Some("\"/etc/ceph/keyring\""),
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(1997u32)),
+            items: Some(SchemaId(2059u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -24221,6 +25105,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            default: Some("\"rbd\""),
             ..Schema::ANY
         },
         Schema {
@@ -24229,6 +25114,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            default: Some("\"admin\""),
             ..Schema::ANY
         },
         Schema {
@@ -24276,10 +25162,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("1"),
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(2013u32)),
+            additional_properties: Some(SchemaId(2075u32)),
             ty: Type::Object,
             map_type: Some(MapType::Atomic),
             ..Schema::ANY
@@ -24377,13 +25264,22 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2034u32)),
+            items: Some(SchemaId(2096u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
         },
         Schema {
             ty: Type::String,
+            enum_values: &[
+                "BestEffort",
+                "CrossNamespacePodAffinity",
+                "NotBestEffort",
+                "NotTerminating",
+                "PriorityClass",
+                "Terminating",
+                "VolumeAttributesClass",
+            ],
             ..Schema::ANY
         },
         Schema {
@@ -24442,6 +25338,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            default: Some("\"xfs\""),
             ..Schema::ANY
         },
         Schema {
@@ -24462,6 +25359,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            default: Some("\"ThinProvisioned\""),
             ..Schema::ANY
         },
         Schema {
@@ -24478,6 +25376,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            default: Some("\"xfs\""),
             ..Schema::ANY
         },
         Schema {
@@ -24498,6 +25397,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            default: Some("\"ThinProvisioned\""),
             ..Schema::ANY
         },
         Schema {
@@ -24520,14 +25420,24 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["DoesNotExist", "Exists", "In", "NotIn"],
             ..Schema::ANY
         },
         Schema {
             ty: Type::String,
+            enum_values: &[
+                "BestEffort",
+                "CrossNamespacePodAffinity",
+                "NotBestEffort",
+                "NotTerminating",
+                "PriorityClass",
+                "Terminating",
+                "VolumeAttributesClass",
+            ],
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2068u32)),
+            items: Some(SchemaId(2130u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -24542,6 +25452,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Localhost", "RuntimeDefault", "Unconfined"],
             ..Schema::ANY
         },
         Schema {
@@ -24549,7 +25460,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(2073u32)),
+            additional_properties: Some(SchemaId(2135u32)),
             ty: Type::Object,
             ..Schema::ANY
         },
@@ -24567,7 +25478,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(2077u32)),
+            additional_properties: Some(SchemaId(2139u32)),
             ty: Type::Object,
             ..Schema::ANY
         },
@@ -24577,6 +25488,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            default: Some("\"Opaque\""),
             ..Schema::ANY
         },
         Schema {
@@ -24637,6 +25549,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("420"),
             ..Schema::ANY
         },
         Schema {
@@ -24663,6 +25576,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Default", "Unmasked"],
             ..Schema::ANY
         },
         Schema {
@@ -24738,6 +25652,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         Schema {
             ty: Type::Integer,
             format: Some("int64"),
+            default: Some("3600"),
             ..Schema::ANY
         },
         Schema {
@@ -24777,6 +25692,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["SCTP", "TCP", "UDP"],
+            default: Some("\"TCP\""),
             ..Schema::ANY
         },
         Schema {
@@ -24788,7 +25705,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2127u32)),
+            items: Some(SchemaId(2189u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -24798,7 +25715,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2129u32)),
+            items: Some(SchemaId(2191u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -24813,6 +25730,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Cluster", "Local"],
             ..Schema::ANY
         },
         Schema {
@@ -24822,16 +25740,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Cluster", "Local"],
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2135u32)),
+            items: Some(SchemaId(2197u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
         },
         Schema {
             ty: Type::String,
+            enum_values: &["", "IPv4", "IPv6"],
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            enum_values: &["PreferDualStack", "RequireDualStack", "SingleStack"],
             ..Schema::ANY
         },
         Schema {
@@ -24843,11 +25768,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            items: Some(SchemaId(2140u32)),
+            items: Some(SchemaId(2202u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -24870,7 +25791,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(2144u32)),
+            additional_properties: Some(SchemaId(2206u32)),
             ty: Type::Object,
             map_type: Some(MapType::Atomic),
             ..Schema::ANY
@@ -24881,6 +25802,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["ClientIP", "None"],
+            default: Some("\"None\""),
             ..Schema::ANY
         },
         Schema {
@@ -24889,6 +25812,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"],
+            default: Some("\"ClusterIP\""),
             ..Schema::ANY
         },
         Schema {
@@ -24951,6 +25876,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["NoExecute", "NoSchedule", "PreferNoSchedule"],
             ..Schema::ANY
         },
         Schema {
@@ -24963,6 +25889,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["NoExecute", "NoSchedule", "PreferNoSchedule"],
             ..Schema::ANY
         },
         Schema {
@@ -24971,6 +25898,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Equal", "Exists", "Gt", "Lt"],
             ..Schema::ANY
         },
         Schema {
@@ -24987,7 +25915,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2171u32)),
+            items: Some(SchemaId(2233u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -25003,7 +25931,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2174u32)),
+            items: Some(SchemaId(2236u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -25024,6 +25952,21 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Honor", "Ignore"],
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            enum_values: &["Honor", "Ignore"],
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            enum_values: &["DoNotSchedule", "ScheduleAnyway"],
             ..Schema::ANY
         },
         Schema {
@@ -25072,18 +26015,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::String,
+            enum_values: &["Bidirectional", "HostToContainer", "None"],
             ..Schema::ANY
         },
         Schema {
@@ -25170,7 +26102,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2214u32)),
+            items: Some(SchemaId(2276u32)),
             ty: Type::Array,
             list_type: Some(ListType::Set),
             ..Schema::ANY
@@ -25180,7 +26112,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(2216u32)),
+            additional_properties: Some(SchemaId(2278u32)),
             ty: Type::Object,
             ..Schema::ANY
         },
@@ -25230,6 +26162,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            default: Some("\"\""),
             ..Schema::ANY
         },
         Schema {
@@ -25239,10 +26172,13 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["SCTP", "TCP", "UDP"],
+            default: Some("\"TCP\""),
             ..Schema::ANY
         },
         Schema {
             ty: Type::String,
+            enum_values: &["FQDN", "IPv4", "IPv6"],
             ..Schema::ANY
         },
         Schema {
@@ -25344,11 +26280,13 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("0"),
             ..Schema::ANY
         },
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("0"),
             ..Schema::ANY
         },
         Schema {
@@ -25395,6 +26333,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("1000"),
             ..Schema::ANY
         },
         Schema {
@@ -25428,15 +26367,17 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("0"),
             ..Schema::ANY
         },
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("30"),
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2273u32)),
+            items: Some(SchemaId(2335u32)),
             ty: Type::Array,
             list_type: Some(ListType::Set),
             ..Schema::ANY
@@ -25446,7 +26387,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2275u32)),
+            items: Some(SchemaId(2337u32)),
             ty: Type::Array,
             list_type: Some(ListType::Set),
             ..Schema::ANY
@@ -25530,20 +26471,23 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("8"),
             ..Schema::ANY
         },
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("50"),
             ..Schema::ANY
         },
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("64"),
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2295u32)),
+            items: Some(SchemaId(2357u32)),
             ty: Type::Array,
             list_type: Some(ListType::Set),
             ..Schema::ANY
@@ -25557,7 +26501,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2298u32)),
+            items: Some(SchemaId(2360u32)),
             ty: Type::Array,
             list_type: Some(ListType::Set),
             ..Schema::ANY
@@ -25567,7 +26511,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2300u32)),
+            items: Some(SchemaId(2362u32)),
             ty: Type::Array,
             list_type: Some(ListType::Set),
             ..Schema::ANY
@@ -25577,7 +26521,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2302u32)),
+            items: Some(SchemaId(2364u32)),
             ty: Type::Array,
             list_type: Some(ListType::Set),
             ..Schema::ANY
@@ -25608,6 +26552,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Exact", "ImplementationSpecific", "Prefix"],
             ..Schema::ANY
         },
         Schema {
@@ -25642,7 +26587,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2317u32)),
+            items: Some(SchemaId(2379u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -25775,7 +26720,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2347u32)),
+            items: Some(SchemaId(2409u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -25840,6 +26785,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["SCTP", "TCP", "UDP"],
+            default: Some("\"TCP\""),
             ..Schema::ANY
         },
         Schema {
@@ -25855,13 +26802,14 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2363u32)),
+            items: Some(SchemaId(2425u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Egress", "Ingress"],
             ..Schema::ANY
         },
         Schema {
@@ -25911,7 +26859,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2376u32)),
+            items: Some(SchemaId(2438u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -25988,7 +26936,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2393u32)),
+            items: Some(SchemaId(2455u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -26037,7 +26985,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(2403u32)),
+            additional_properties: Some(SchemaId(2465u32)),
             ty: Type::Object,
             map_type: Some(MapType::Atomic),
             ..Schema::ANY
@@ -26086,11 +27034,11 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             properties: &[
                 Property {
                     name: "matchExpressions",
-                    schema: SchemaId(2413u32),
+                    schema: SchemaId(2475u32),
                 },
                 Property {
                     name: "matchLabels",
-                    schema: SchemaId(2414u32),
+                    schema: SchemaId(2476u32),
                 },
             ],
             ty: Type::Object,
@@ -26105,7 +27053,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(2415u32)),
+            additional_properties: Some(SchemaId(2477u32)),
             ty: Type::Object,
             ..Schema::ANY
         },
@@ -26115,6 +27063,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["AlwaysAllow", "IfHealthyBudget"],
             ..Schema::ANY
         },
         Schema {
@@ -26217,7 +27166,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2438u32)),
+            items: Some(SchemaId(2500u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -26227,7 +27176,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2440u32)),
+            items: Some(SchemaId(2502u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -26237,7 +27186,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2442u32)),
+            items: Some(SchemaId(2504u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -26247,7 +27196,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2444u32)),
+            items: Some(SchemaId(2506u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -26257,7 +27206,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2446u32)),
+            items: Some(SchemaId(2508u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -26322,6 +27271,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            default: Some("\"rbac.authorization.k8s.io\""),
             ..Schema::ANY
         },
         Schema {
@@ -26409,7 +27359,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2480u32)),
+            items: Some(SchemaId(2542u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -26419,7 +27369,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2482u32)),
+            items: Some(SchemaId(2544u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -26463,7 +27413,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2491u32)),
+            items: Some(SchemaId(2553u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -26493,7 +27443,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2497u32)),
+            items: Some(SchemaId(2559u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -26508,7 +27458,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2500u32)),
+            items: Some(SchemaId(2562u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -26523,7 +27473,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2503u32)),
+            items: Some(SchemaId(2565u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -26537,7 +27487,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2506u32)),
+            items: Some(SchemaId(2568u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -26565,7 +27515,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2511u32)),
+            items: Some(SchemaId(2573u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -26620,7 +27570,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2523u32)),
+            items: Some(SchemaId(2585u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -26653,7 +27603,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2530u32)),
+            items: Some(SchemaId(2592u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -26663,7 +27613,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2532u32)),
+            items: Some(SchemaId(2594u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -26734,6 +27684,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["NoExecute", "NoSchedule", "None"],
             ..Schema::ANY
         },
         Schema {
@@ -26746,6 +27697,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["NoExecute", "NoSchedule", "None"],
             ..Schema::ANY
         },
         Schema {
@@ -26754,6 +27706,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Equal", "Exists"],
+            default: Some("\"Equal\""),
             ..Schema::ANY
         },
         Schema {
@@ -26803,7 +27757,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2563u32)),
+            items: Some(SchemaId(2625u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -26959,6 +27913,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["NoExecute", "NoSchedule", "None"],
             ..Schema::ANY
         },
         Schema {
@@ -27148,7 +28103,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2638u32)),
+            items: Some(SchemaId(2700u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -27158,7 +28113,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2640u32)),
+            items: Some(SchemaId(2702u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -27226,7 +28181,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2654u32)),
+            items: Some(SchemaId(2716u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -27256,7 +28211,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2660u32)),
+            items: Some(SchemaId(2722u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -27271,7 +28226,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2663u32)),
+            items: Some(SchemaId(2725u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -27286,7 +28241,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2666u32)),
+            items: Some(SchemaId(2728u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -27300,7 +28255,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2669u32)),
+            items: Some(SchemaId(2731u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -27328,7 +28283,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2674u32)),
+            items: Some(SchemaId(2736u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -27383,7 +28338,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2686u32)),
+            items: Some(SchemaId(2748u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -27445,7 +28400,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2699u32)),
+            items: Some(SchemaId(2761u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -27455,7 +28410,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2701u32)),
+            items: Some(SchemaId(2763u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -27526,6 +28481,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["NoExecute", "NoSchedule", "None"],
             ..Schema::ANY
         },
         Schema {
@@ -27538,6 +28494,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["NoExecute", "NoSchedule", "None"],
             ..Schema::ANY
         },
         Schema {
@@ -27546,6 +28503,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Equal", "Exists"],
+            default: Some("\"Equal\""),
             ..Schema::ANY
         },
         Schema {
@@ -27566,7 +28525,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2726u32)),
+            items: Some(SchemaId(2788u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -27781,7 +28740,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2773u32)),
+            items: Some(SchemaId(2835u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -27791,7 +28750,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2775u32)),
+            items: Some(SchemaId(2837u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -27835,7 +28794,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2784u32)),
+            items: Some(SchemaId(2846u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -27865,7 +28824,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2790u32)),
+            items: Some(SchemaId(2852u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -27880,7 +28839,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2793u32)),
+            items: Some(SchemaId(2855u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -27895,7 +28854,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2796u32)),
+            items: Some(SchemaId(2858u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -27909,7 +28868,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2799u32)),
+            items: Some(SchemaId(2861u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -27937,7 +28896,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2804u32)),
+            items: Some(SchemaId(2866u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -27992,7 +28951,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2816u32)),
+            items: Some(SchemaId(2878u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -28025,7 +28984,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2823u32)),
+            items: Some(SchemaId(2885u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -28035,7 +28994,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2825u32)),
+            items: Some(SchemaId(2887u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -28106,6 +29065,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["NoExecute", "NoSchedule", "None"],
             ..Schema::ANY
         },
         Schema {
@@ -28160,6 +29120,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["NoExecute", "NoSchedule", "None"],
             ..Schema::ANY
         },
         Schema {
@@ -28168,6 +29129,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Equal", "Exists"],
+            default: Some("\"Equal\""),
             ..Schema::ANY
         },
         Schema {
@@ -28217,7 +29180,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2865u32)),
+            items: Some(SchemaId(2927u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -28389,6 +29352,8 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Never", "PreemptLowerPriority"],
+            default: Some("\"PreemptLowerPriority\""),
             ..Schema::ANY
         },
         Schema {
@@ -28602,10 +29567,12 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::Boolean,
+            default: Some("true"),
             ..Schema::ANY
         },
         Schema {
             ty: Type::String,
+            default: Some("\"ReadWriteOnceWithFSType\""),
             ..Schema::ANY
         },
         Schema {
@@ -28615,6 +29582,16 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::Boolean,
+            default: Some("false"),
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::Boolean,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::Boolean,
+            default: Some("false"),
             ..Schema::ANY
         },
         Schema {
@@ -28627,14 +29604,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::Boolean,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::Boolean,
-            ..Schema::ANY
-        },
-        Schema {
-            ty: Type::Boolean,
+            default: Some("false"),
             ..Schema::ANY
         },
         Schema {
@@ -28644,7 +29614,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2958u32)),
+            items: Some(SchemaId(3020u32)),
             ty: Type::Array,
             list_type: Some(ListType::Set),
             ..Schema::ANY
@@ -28670,7 +29640,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2964u32)),
+            items: Some(SchemaId(3026u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -28745,7 +29715,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(2980u32)),
+            items: Some(SchemaId(3042u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -28755,7 +29725,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(2982u32)),
+            additional_properties: Some(SchemaId(3044u32)),
             ty: Type::Object,
             ..Schema::ANY
         },
@@ -28769,10 +29739,14 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Delete", "Recycle", "Retain"],
+            default: Some("\"Delete\""),
             ..Schema::ANY
         },
         Schema {
             ty: Type::String,
+            enum_values: &["Immediate", "WaitForFirstConsumer"],
+            default: Some("\"Immediate\""),
             ..Schema::ANY
         },
         Schema {
@@ -28835,7 +29809,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(3001u32)),
+            additional_properties: Some(SchemaId(3063u32)),
             ty: Type::Object,
             ..Schema::ANY
         },
@@ -28856,7 +29830,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(3006u32)),
+            additional_properties: Some(SchemaId(3068u32)),
             ty: Type::Object,
             ..Schema::ANY
         },
@@ -28904,7 +29878,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(3017u32)),
+            additional_properties: Some(SchemaId(3079u32)),
             ty: Type::Object,
             ..Schema::ANY
         },
@@ -29031,7 +30005,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(3046u32)),
+            items: Some(SchemaId(3108u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -29053,13 +30027,34 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(3051u32)),
+            items: Some(SchemaId(3113u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
         },
         Schema {
             ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            ty: Type::String,
+            ..Schema::ANY
+        },
+        Schema {
+            name: "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.CustomResourceConversion",
+            properties: &[
+                Property {
+                    name: "strategy",
+                    schema: SchemaId(3116u32),
+                },
+                Property {
+                    name: "webhook",
+                    schema: SchemaId(737u32),
+                },
+            ],
+            required: &["strategy"],
+            ty: Type::Object,
+            default: Some("{\"strategy\":\"None\"}"),
             ..Schema::ANY
         },
         Schema {
@@ -29097,7 +30092,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(3060u32)),
+            items: Some(SchemaId(3124u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -29284,7 +30279,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(3100u32)),
+            items: Some(SchemaId(3164u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -29314,7 +30309,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(3107u32)),
+            items: Some(SchemaId(3171u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -29363,6 +30358,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("443"),
             ..Schema::ANY
         },
         Schema {
@@ -29399,7 +30395,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(3126u32)),
+            items: Some(SchemaId(3190u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -29447,7 +30443,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(3136u32)),
+            items: Some(SchemaId(3200u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -29473,7 +30469,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(3142u32)),
+            items: Some(SchemaId(3206u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -29491,7 +30487,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(3146u32)),
+            items: Some(SchemaId(3210u32)),
             ty: Type::Array,
             ..Schema::ANY
         },
@@ -29536,7 +30532,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(3156u32)),
+            items: Some(SchemaId(3220u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -29571,7 +30567,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(3164u32)),
+            items: Some(SchemaId(3228u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -29610,7 +30606,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(3173u32)),
+            items: Some(SchemaId(3237u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -29642,7 +30638,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(3180u32)),
+            additional_properties: Some(SchemaId(3244u32)),
             ty: Type::Object,
             ..Schema::ANY
         },
@@ -29659,7 +30655,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(3184u32)),
+            items: Some(SchemaId(3248u32)),
             ty: Type::Array,
             list_type: Some(ListType::Atomic),
             ..Schema::ANY
@@ -29706,7 +30702,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(3195u32)),
+            additional_properties: Some(SchemaId(3259u32)),
             ty: Type::Object,
             ..Schema::ANY
         },
@@ -29720,7 +30716,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            items: Some(SchemaId(3198u32)),
+            items: Some(SchemaId(3262u32)),
             ty: Type::Array,
             list_type: Some(ListType::Set),
             patch_strategy: Some("merge"),
@@ -29740,7 +30736,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
             ..Schema::ANY
         },
         Schema {
-            additional_properties: Some(SchemaId(3202u32)),
+            additional_properties: Some(SchemaId(3266u32)),
             ty: Type::Object,
             ..Schema::ANY
         },
@@ -30032,6 +31028,7 @@ pub static SCHEMAS: SchemaTable = SchemaTable {
         Schema {
             ty: Type::Integer,
             format: Some("int32"),
+            default: Some("443"),
             ..Schema::ANY
         },
     ],

@@ -5,5 +5,14 @@
 //! that into HTTP behaviour. [`discovery`] builds the documents clients use
 //! to find the API.
 
+pub mod config;
+pub mod conversion;
 pub mod discovery;
+pub mod endpoints;
+pub mod kubeconfig;
+pub mod pipeline;
+pub mod pki;
+pub mod runtime_config;
+pub mod server;
+pub mod status;
 pub mod storage;

@@ -1,22 +1,55 @@
-//! The `ferrokube` binary.
-//!
-//! Serving the API over HTTPS is the next step; for now the binary reports
-//! the generated route table it will serve, so the README's first command
-//! shows what the build contains.
+//! The `ferrokube` binary: parse flags, open the store, serve.
 
-use std::collections::BTreeSet;
+use std::process::ExitCode;
+use std::sync::Arc;
 
-fn main() {
-    let resources = generated::RESOURCES;
-    let group_versions: BTreeSet<String> = resources.iter().map(|r| r.api_version()).collect();
-    let kinds: BTreeSet<(&str, &str)> = resources.iter().map(|r| (r.group, r.kind)).collect();
-    println!(
-        "ferrokube: the generated API surface has {} resources in {} group/versions ({} kinds).",
-        resources.len(),
-        group_versions.len(),
-        kinds.len()
-    );
-    println!(
-        "Serving them over HTTPS (and writing an admin kubeconfig) arrives with the serving issue."
-    );
+use clap::Parser;
+use runtime::config::{Config, StorageKind};
+use runtime::server::Server;
+use runtime::storage::Storage;
+use runtime::storage::memory::MemoryStore;
+
+fn main() -> ExitCode {
+    let config = Config::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(config.log_filter())),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: starting the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let storage = open_storage(&config).await?;
+    let server = Server::bind(&config, storage).await?;
+    let kubeconfig = config.kubeconfig_path();
+    println!("ferrokube is serving the Kubernetes API at {}", server.url);
+    println!("Use it with kubectl:");
+    println!("  export KUBECONFIG={}", kubeconfig.display());
+    println!("  kubectl api-resources");
+    server.serve().await
+}
+
+async fn open_storage(config: &Config) -> anyhow::Result<Arc<dyn Storage>> {
+    match config.storage {
+        StorageKind::Memory => Ok(Arc::new(MemoryStore::new())),
+        StorageKind::Embedded => {
+            anyhow::bail!("the embedded store is not available yet; use --storage=memory")
+        }
+    }
 }

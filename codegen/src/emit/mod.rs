@@ -1,6 +1,8 @@
 //! Turns the model into the files of the `generated` crate.
 
+mod conversions;
 mod names;
+mod openapi;
 mod resources;
 mod schemas;
 mod types;
@@ -25,6 +27,7 @@ const CARGO_TOML: &str = include_str!("../../support/Cargo.toml.in");
 /// Hand-written support modules, copied verbatim into `generated/src/support/`.
 const SUPPORT: &[(&str, &str)] = &[
     ("byte_string", include_str!("../../support/byte_string.rs")),
+    ("conversion", include_str!("../../support/conversion.rs")),
     ("field_error", include_str!("../../support/field_error.rs")),
     ("float64", include_str!("../../support/float64.rs")),
     (
@@ -54,6 +57,10 @@ pub fn files(model: &Model) -> Result<Files> {
     }
     files.insert("src/schemas.rs".into(), format(table.tokens())?);
     files.insert(
+        "src/conversions.rs".into(),
+        format(conversions::tokens(&crate::conversion::kinds(model)?))?,
+    );
+    files.insert(
         "src/resources.rs".into(),
         format(resources::tokens(model, &table.ids))?,
     );
@@ -74,6 +81,7 @@ pub fn files(model: &Model) -> Result<Files> {
     }
 
     files.insert("src/round_trip_tests.rs".into(), round_trip_test(model)?);
+    files.extend(openapi::files(model)?);
     files.insert("Cargo.toml".into(), format!("{CARGO_HEADER}{CARGO_TOML}"));
 
     let top: BTreeSet<&String> = modules.keys().filter_map(|m| m.first()).collect();
@@ -89,12 +97,16 @@ pub fn files(model: &Model) -> Result<Files> {
 
         #(#[rustfmt::skip] pub mod #top;)*
         #[rustfmt::skip]
+        pub mod conversions;
+        #[rustfmt::skip]
         mod resources;
         #[cfg(test)]
         #[rustfmt::skip]
         mod round_trip_tests;
         #[rustfmt::skip]
         mod schemas;
+        #[rustfmt::skip]
+        pub mod openapi;
         #[rustfmt::skip]
         pub mod support;
 

@@ -14,6 +14,10 @@
 //! etcd v3. All of them pass the one conformance suite in
 //! `storage::conformance`.
 
+pub mod conformance;
+pub mod etcd;
+pub mod memory;
+
 use std::fmt;
 use std::pin::Pin;
 
@@ -122,10 +126,16 @@ pub enum StorageError {
     },
     /// The revision asked for is older than the oldest one kept.
     #[error("revision {requested} has been compacted; the oldest available is {compacted}")]
-    Compacted { requested: Revision, compacted: Revision },
+    Compacted {
+        requested: Revision,
+        compacted: Revision,
+    },
     /// The revision asked for is newer than the store's current one.
     #[error("revision {requested} is in the future; the current revision is {current}")]
-    FutureRevision { requested: Revision, current: Revision },
+    FutureRevision {
+        requested: Revision,
+        current: Revision,
+    },
     /// The backend cannot be reached or is not ready (maps to 5xx / 504).
     #[error("storage unavailable: {0}")]
     Unavailable(String),
@@ -189,7 +199,11 @@ pub trait Storage: Send + Sync + 'static {
 /// `GuaranteedUpdate`. `update` gets `None` when the key is absent and
 /// returns the new value, or an error of its own to stop. Returns the
 /// stored key.
-pub async fn guaranteed_update<S, E, F>(store: &S, key: &str, mut update: F) -> std::result::Result<KeyValue, E>
+pub async fn guaranteed_update<S, E, F>(
+    store: &S,
+    key: &str,
+    mut update: F,
+) -> std::result::Result<KeyValue, E>
 where
     S: Storage + ?Sized,
     E: From<StorageError>,
@@ -204,7 +218,11 @@ where
         };
         match written {
             Ok(kv) => return Ok(kv),
-            Err(StorageError::Conflict { .. } | StorageError::AlreadyExists { .. } | StorageError::NotFound { .. }) => {
+            Err(
+                StorageError::Conflict { .. }
+                | StorageError::AlreadyExists { .. }
+                | StorageError::NotFound { .. },
+            ) => {
                 continue;
             }
             Err(other) => return Err(other.into()),

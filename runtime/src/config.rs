@@ -1,0 +1,144 @@
+//! Command-line flags, named as kube-apiserver names them where it has
+//! them, checked before anything starts so a bad value is one clear error.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+/// A Kubernetes API server in Rust.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "ferrokube", version, about, long_about = None)]
+pub struct Config {
+    /// Port to serve HTTPS on; 0 picks a free port (printed at startup).
+    #[arg(long, default_value_t = 6443)]
+    pub secure_port: u16,
+
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub bind_address: IpAddr,
+
+    /// Directory for the embedded store, certificates and the admin kubeconfig.
+    #[arg(long, default_value = "ferrokube-data")]
+    pub data_dir: PathBuf,
+
+    /// Where to write the admin kubeconfig [default: <data-dir>/admin.kubeconfig].
+    #[arg(long)]
+    pub kubeconfig_out: Option<PathBuf>,
+
+    /// Serving certificate (PEM); generated into the data directory when absent.
+    #[arg(long, requires = "tls_private_key_file")]
+    pub tls_cert_file: Option<PathBuf>,
+
+    /// Serving certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert_file")]
+    pub tls_private_key_file: Option<PathBuf>,
+
+    /// Where objects are kept when no --etcd-servers are given.
+    #[arg(long, value_enum, default_value_t = StorageKind::Embedded)]
+    pub storage: StorageKind,
+
+    /// etcd endpoints (comma separated); when set, etcd is the store.
+    #[arg(long, value_delimiter = ',')]
+    pub etcd_servers: Vec<String>,
+
+    /// Key prefix of every object in etcd.
+    #[arg(long, default_value = "/registry")]
+    pub etcd_prefix: String,
+
+    /// CA bundle to verify etcd's serving certificate.
+    #[arg(long)]
+    pub etcd_cafile: Option<PathBuf>,
+
+    /// Client certificate for etcd.
+    #[arg(long, requires = "etcd_keyfile")]
+    pub etcd_certfile: Option<PathBuf>,
+
+    /// Client key for etcd.
+    #[arg(long, requires = "etcd_certfile")]
+    pub etcd_keyfile: Option<PathBuf>,
+
+    /// Group/versions to turn on or off, as `apps/v1=true,batch/v1beta1=false`;
+    /// `api/all`, `api/ga`, `api/beta` and `api/alpha` name sets.
+    #[arg(long, value_delimiter = ',')]
+    pub runtime_config: Vec<String>,
+
+    /// CIDR ClusterIPs of Services are allocated from.
+    #[arg(long, default_value = "10.0.0.0/24")]
+    pub service_cluster_ip_range: String,
+
+    /// Port range NodePorts are allocated from, inclusive (`30000-32767`).
+    #[arg(long, default_value = "30000-32767")]
+    pub service_node_port_range: String,
+
+    /// Log verbosity: 0 warnings, 1-2 info, 3-4 debug, 5+ trace.
+    #[arg(long = "v", short = 'v', default_value_t = 1)]
+    pub verbosity: u8,
+}
+
+/// The store used without etcd.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StorageKind {
+    /// Durable, in the data directory (the default).
+    Embedded,
+    /// In memory only: for tests and throwaway servers.
+    Memory,
+}
+
+impl Config {
+    /// The admin kubeconfig path.
+    pub fn kubeconfig_path(&self) -> PathBuf {
+        self.kubeconfig_out
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("admin.kubeconfig"))
+    }
+
+    /// The tracing filter for `--v`.
+    pub fn log_filter(&self) -> &'static str {
+        match self.verbosity {
+            0 => "warn",
+            1 | 2 => "info",
+            3 | 4 => "debug",
+            _ => "trace",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_flag_names_parse() {
+        let config = Config::try_parse_from([
+            "ferrokube",
+            "--secure-port=7443",
+            "--bind-address",
+            "127.0.0.1",
+            "--etcd-servers=http://127.0.0.1:2379,http://127.0.0.1:22379",
+            "--runtime-config=api/all=true",
+            "--v=4",
+        ])
+        .unwrap();
+        assert_eq!(config.secure_port, 7443);
+        assert_eq!(config.etcd_servers.len(), 2);
+        assert_eq!(config.log_filter(), "debug");
+        assert_eq!(
+            config.kubeconfig_path(),
+            PathBuf::from("ferrokube-data/admin.kubeconfig")
+        );
+    }
+
+    #[test]
+    fn bad_values_are_clear_errors() {
+        let error = Config::try_parse_from(["ferrokube", "--secure-port=99999"]).unwrap_err();
+        assert!(error.to_string().contains("--secure-port"), "{error}");
+        let error = Config::try_parse_from(["ferrokube", "--bind-address=nowhere"]).unwrap_err();
+        assert!(error.to_string().contains("--bind-address"), "{error}");
+        let error = Config::try_parse_from(["ferrokube", "--tls-cert-file=x.crt"]).unwrap_err();
+        assert!(
+            error.to_string().contains("--tls-private-key-file"),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,100 @@
+//! Starting the real `ferrokube` binary on a free port for end-to-end
+//! tests, and driving it with kubectl.
+
+#![allow(dead_code)] // each test file uses a different part of the harness
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running server with its own data directory and admin kubeconfig.
+pub struct TestServer {
+    child: Child,
+    pub url: String,
+    pub kubeconfig: PathBuf,
+    pub data_dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// Starts the server with an in-memory store and waits until `/readyz` answers ok.
+    pub fn start(extra_args: &[&str]) -> TestServer {
+        let data_dir = tempfile::tempdir().expect("a temporary data directory");
+        let kubeconfig = data_dir.path().join("admin.kubeconfig");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ferrokube"))
+            .arg("--secure-port=0")
+            .arg("--bind-address=127.0.0.1")
+            .arg(format!("--data-dir={}", data_dir.path().display()))
+            .args(extra_args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("ferrokube starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("ferrokube printed its URL before exiting")
+                .expect("stdout is readable");
+            if let Some(url) = line.split_whitespace().find(|w| w.starts_with("https://")) {
+                break url.to_owned();
+            }
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        let server = TestServer {
+            child,
+            url,
+            kubeconfig,
+            data_dir,
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let out = self.kubectl(&["get", "--raw", "/readyz"]);
+            if out.status.success() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "server never became ready: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Runs kubectl against the server as the admin.
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        Command::new("kubectl")
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", self.data_dir.path())
+            .args(args)
+            .output()
+            .expect("kubectl runs")
+    }
+
+    /// Runs kubectl and returns its stdout, failing the test on an error.
+    pub fn kubectl_ok(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args);
+        assert!(
+            out.status.success(),
+            "kubectl {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("kubectl prints UTF-8")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
