@@ -5,6 +5,7 @@
 //! that into HTTP behaviour. [`discovery`] builds the documents clients use
 //! to find the API.
 
+pub mod bootstrap;
 pub mod config;
 pub mod conversion;
 pub mod discovery;
@@ -12,6 +13,7 @@ pub mod endpoints;
 pub mod kubeconfig;
 pub mod pipeline;
 pub mod pki;
+pub mod registry;
 pub mod runtime_config;
 pub mod server;
 pub mod status;

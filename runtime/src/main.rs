@@ -7,6 +7,7 @@ use clap::Parser;
 use runtime::config::{Config, StorageKind};
 use runtime::server::Server;
 use runtime::storage::Storage;
+use runtime::storage::etcd::{EtcdConfig, EtcdStore};
 use runtime::storage::memory::MemoryStore;
 
 fn main() -> ExitCode {
@@ -46,6 +47,23 @@ async fn run(config: Config) -> anyhow::Result<()> {
 }
 
 async fn open_storage(config: &Config) -> anyhow::Result<Arc<dyn Storage>> {
+    if !config.etcd_servers.is_empty() {
+        // Start even if etcd is not up yet: /readyz reports not ready until
+        // it answers, and requests fail with a 5xx Status meanwhile.
+        let store = EtcdStore::connect_lazy(EtcdConfig {
+            endpoints: config.etcd_servers.clone(),
+            prefix: config.etcd_prefix.clone(),
+            ca_file: config.etcd_cafile.clone(),
+            cert_file: config.etcd_certfile.clone(),
+            key_file: config.etcd_keyfile.clone(),
+            ..EtcdConfig::default()
+        })
+        .await?;
+        if let Err(error) = store.health().await {
+            tracing::warn!(%error, "etcd is not answering yet; retrying in the background");
+        }
+        return Ok(Arc::new(store));
+    }
     match config.storage {
         StorageKind::Memory => Ok(Arc::new(MemoryStore::new())),
         StorageKind::Embedded => {

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use axum::Router;
 use axum::body::Body;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{any, get};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::pem::PemObject;
@@ -21,11 +21,15 @@ use tower::ServiceExt;
 use crate::config::Config;
 use crate::endpoints::discovery::{self, DiscoveryState};
 use crate::endpoints::health::{self, Health};
+use crate::endpoints::openapi;
+use crate::endpoints::rest::{self, RestState};
 use crate::endpoints::version;
 use crate::pipeline::authn::{Authenticators, ClientCertificates, PeerCertificates};
 use crate::pipeline::authz::{Authorizers, PrivilegedGroup};
 use crate::pipeline::{self, Security};
 use crate::pki::Pki;
+use crate::registry::Registry;
+use crate::registry::store::Store;
 use crate::runtime_config::ServedVersions;
 use crate::status::ApiError;
 use crate::storage::Storage;
@@ -60,6 +64,11 @@ impl Server {
 
         let acceptor = TlsAcceptor::from(Arc::new(tls_config(config, &pki)?));
         let health = Arc::new(Health::new(storage.clone()));
+        let rest = Arc::new(RestState {
+            registry: Registry::new(&served),
+            store: Store::new(storage.clone()),
+        });
+        crate::bootstrap::ensure_namespaces(&rest).await?;
         let security = Arc::new(Security {
             authenticators: Authenticators(vec![Box::new(ClientCertificates)]),
             authorizers: Authorizers(vec![Box::new(PrivilegedGroup)]),
@@ -78,7 +87,16 @@ impl Server {
                     .route("/apis", get(discovery::groups))
                     .route("/apis/{group}", get(discovery::group))
                     .route("/apis/{group}/{version}", get(discovery::group_resources))
+                    .route("/openapi/v2", get(openapi::v2))
+                    .route("/openapi/v3", get(openapi::v3_index))
+                    .route("/openapi/v3/{*path}", get(openapi::v3_document))
                     .with_state(discovery_state),
+            )
+            .merge(
+                Router::new()
+                    .route("/api/{version}/{*rest}", any(rest::handle))
+                    .route("/apis/{group}/{version}/{*rest}", any(rest::handle))
+                    .with_state(rest),
             )
             .fallback(|| async { ApiError::not_found_path().into_response() })
             .layer(axum::middleware::from_fn_with_state(

@@ -4,6 +4,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use generated::support::field_error::{FieldError, aggregate_message};
 use serde_json::{Value, json};
 
 /// A failed request, ready to be written as a `Status`.
@@ -58,6 +59,80 @@ impl ApiError {
                 format!("{qualified} \"{name}\" not found"),
             )
         }
+    }
+
+    /// 409 for a create whose name is taken: `pods "web" already exists`.
+    pub fn already_exists(group: &str, resource: &str, name: &str) -> ApiError {
+        ApiError {
+            details: Some(json!({"name": name, "group": group, "kind": resource})),
+            ..ApiError::new(
+                StatusCode::CONFLICT,
+                "AlreadyExists",
+                format!(
+                    "{} \"{name}\" already exists",
+                    qualified_resource(group, resource)
+                ),
+            )
+        }
+    }
+
+    /// 409 for a write based on a stale resourceVersion.
+    pub fn conflict(group: &str, resource: &str, name: &str, why: &str) -> ApiError {
+        ApiError {
+            details: Some(json!({"name": name, "group": group, "kind": resource})),
+            ..ApiError::new(
+                StatusCode::CONFLICT,
+                "Conflict",
+                format!(
+                    "Operation cannot be fulfilled on {} \"{name}\": {why}",
+                    qualified_resource(group, resource)
+                ),
+            )
+        }
+    }
+
+    /// 422 with one cause per field error: `Pod "web" is invalid: [...]`.
+    pub fn invalid(group: &str, kind: &str, name: &str, errors: &[FieldError]) -> ApiError {
+        let causes: Vec<Value> = errors
+            .iter()
+            .map(|e| json!({"reason": e.kind.reason(), "message": e.body(), "field": e.field}))
+            .collect();
+        let qualified = if group.is_empty() {
+            kind.to_owned()
+        } else {
+            format!("{kind}.{group}")
+        };
+        ApiError {
+            details: Some(json!({"name": name, "group": group, "kind": kind, "causes": causes})),
+            ..ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Invalid",
+                format!(
+                    "{qualified} \"{name}\" is invalid: {}",
+                    aggregate_message(errors)
+                ),
+            )
+        }
+    }
+
+    /// 410: the requested resourceVersion is older than the kept history.
+    pub fn expired(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::GONE, "Expired", message)
+    }
+
+    /// 504: the server could not finish in time (or the revision asked for
+    /// is not there yet).
+    pub fn timeout(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::GATEWAY_TIMEOUT, "Timeout", message)
+    }
+
+    /// 415: a body in a media type the endpoint does not take.
+    pub fn unsupported_media_type(message: impl Into<String>) -> ApiError {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UnsupportedMediaType",
+            message,
+        )
     }
 
     /// 405: the resource exists but does not support the verb.

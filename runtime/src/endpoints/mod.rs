@@ -1,5 +1,7 @@
-//! HTTP handlers for what is not a resource: health, version, discovery.
+//! HTTP handlers: resources (`rest`), health, version, discovery.
 
 pub mod discovery;
 pub mod health;
+pub mod openapi;
+pub mod rest;
 pub mod version;

@@ -1,0 +1,24 @@
+//! What a new cluster has before anyone asks: upstream's system namespaces.
+
+use serde_json::json;
+
+use crate::endpoints::rest::RestState;
+
+/// The namespaces kube-apiserver creates at startup.
+const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// Creates the system namespaces that do not exist yet.
+pub async fn ensure_namespaces(state: &RestState) -> anyhow::Result<()> {
+    let Some(namespaces) = state.registry.namespaces() else {
+        return Ok(());
+    };
+    for name in SYSTEM_NAMESPACES {
+        let object = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+        match state.store.create(namespaces, "", object, false).await {
+            Ok(_) => {}
+            Err(error) if error.reason == "AlreadyExists" => {}
+            Err(error) => anyhow::bail!("creating namespace {name}: {}", error.message),
+        }
+    }
+    Ok(())
+}

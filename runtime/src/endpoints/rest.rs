@@ -1,0 +1,390 @@
+//! The REST handlers of every resource: one handler reads the
+//! [`RequestInfo`], finds the resource in the [`Registry`], checks that it
+//! supports the verb, and calls the generic [`Store`].
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Extension;
+use axum::body::{Body, Bytes};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use generated::support::meta::Verb;
+use serde_json::{Value, json};
+
+use crate::pipeline::request_info::{RequestInfo, query_param};
+use crate::registry::store::{
+    Filter, ListOptions, Preconditions, Store, WriteTarget, storage_error, watch_event,
+};
+use crate::registry::{Endpoint, Registry, keys};
+use crate::status::ApiError;
+use crate::storage::{Revision, StorageError};
+
+/// What the REST handlers share.
+pub struct RestState {
+    pub registry: Registry,
+    pub store: Store,
+}
+
+/// Upstream's default and maximum watch duration are minutes; a client's
+/// `timeoutSeconds` shortens it.
+const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// Every request under `/api/<version>/...` and `/apis/<group>/<version>/...`.
+pub async fn handle(
+    State(state): State<Arc<RestState>>,
+    Extension(info): Extension<RequestInfo>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match serve(&state, &info, query.as_deref(), &headers, body).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn serve(
+    state: &RestState,
+    info: &RequestInfo,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let endpoint = state
+        .registry
+        .get(&info.api_group, &info.api_version, &info.resource)
+        .ok_or_else(ApiError::not_found_path)?;
+    let served = endpoint.served;
+    // `/api/v1/namespaces/<name>` names a namespace, it is not scoped by one.
+    let namespace = if served.namespaced {
+        info.namespace.as_str()
+    } else {
+        ""
+    };
+    let is_namespaces = served.group.is_empty() && served.plural == "namespaces";
+    if !served.namespaced && !info.namespace.is_empty() && !is_namespaces {
+        return Err(ApiError::not_found_path());
+    }
+    let target = match info.subresource.as_str() {
+        "" => WriteTarget::Main,
+        "status" if served.subresource("status").is_some() => WriteTarget::Status,
+        other if served.subresource(other).is_some() => {
+            return Err(ApiError::method_not_allowed(format!(
+                "the {other} subresource of {} is not served yet",
+                served.plural
+            )));
+        }
+        _ => return Err(ApiError::not_found_path()),
+    };
+    let verb = match info.verb.as_str() {
+        "get" => Verb::Get,
+        "list" => Verb::List,
+        "watch" => Verb::Watch,
+        "create" => Verb::Create,
+        "update" => Verb::Update,
+        "patch" => Verb::Patch,
+        "delete" => Verb::Delete,
+        "deletecollection" => Verb::DeleteCollection,
+        _ => return Err(method_not_allowed()),
+    };
+    let supported = match target {
+        WriteTarget::Main => served.supports(verb),
+        WriteTarget::Status => served
+            .subresource("status")
+            .is_some_and(|s| s.verbs.contains(&verb)),
+    };
+    if !supported {
+        return Err(method_not_allowed());
+    }
+    if served.namespaced && namespace.is_empty() && !matches!(verb, Verb::List | Verb::Watch) {
+        return Err(ApiError::not_found_path());
+    }
+    let dry_run = dry_run(query)?;
+    let store = &state.store;
+    let name = info.name.as_str();
+    match verb {
+        Verb::Get => ok(store.get(endpoint, namespace, name).await?),
+        Verb::List => {
+            let options = ListOptions {
+                limit: query_param(query, "limit").and_then(|l| l.parse().ok()),
+                continue_token: query_param(query, "continue"),
+                filter: filter(info)?,
+            };
+            let namespace = (!namespace.is_empty()).then_some(namespace);
+            ok(store.list(endpoint, namespace, &options).await?)
+        }
+        Verb::Watch => watch(store, endpoint, namespace, info, query).await,
+        Verb::Create => {
+            let object = json_body(headers, &body)?;
+            let created = store.create(endpoint, namespace, object, dry_run).await?;
+            Ok((StatusCode::CREATED, json_response(&created)).into_response())
+        }
+        Verb::Update => {
+            let object = json_body(headers, &body)?;
+            ok(store
+                .update(endpoint, namespace, name, object, target, dry_run)
+                .await?)
+        }
+        Verb::Patch => {
+            let content_type = content_type(headers);
+            if content_type != "application/merge-patch+json" {
+                return Err(ApiError::unsupported_media_type(format!(
+                    "the body of the request was in an unknown format - accepted media types include: application/merge-patch+json (got {content_type:?})"
+                )));
+            }
+            let patch: Value = serde_json::from_slice(&body)
+                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            ok(store
+                .merge_patch(endpoint, namespace, name, &patch, target, dry_run)
+                .await?)
+        }
+        Verb::Delete => {
+            let preconditions = delete_preconditions(&body)?;
+            ok(store
+                .delete(endpoint, namespace, name, &preconditions, dry_run)
+                .await?)
+        }
+        Verb::DeleteCollection => {
+            let options = ListOptions {
+                filter: filter(info)?,
+                ..ListOptions::default()
+            };
+            let listing = store
+                .list(
+                    endpoint,
+                    (!namespace.is_empty()).then_some(namespace),
+                    &options,
+                )
+                .await?;
+            let mut deleted = Vec::new();
+            for item in listing["items"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                let item_namespace = item
+                    .pointer("/metadata/namespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let item_name = item
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                match store
+                    .delete(
+                        endpoint,
+                        item_namespace,
+                        item_name,
+                        &Preconditions::default(),
+                        dry_run,
+                    )
+                    .await
+                {
+                    Ok(object) => deleted.push(object),
+                    Err(error) if error.reason == "NotFound" => {}
+                    Err(error) => return Err(error),
+                }
+            }
+            let mut result = listing;
+            result["items"] = json!(deleted);
+            ok(result)
+        }
+    }
+}
+
+fn method_not_allowed() -> ApiError {
+    ApiError::method_not_allowed("the server does not allow this method on the requested resource")
+}
+
+fn ok(object: Value) -> Result<Response, ApiError> {
+    Ok(json_response(&object).into_response())
+}
+
+fn json_response(object: &Value) -> Response {
+    let mut response = object.to_string().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn content_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
+fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+    let content_type = content_type(headers);
+    if !content_type.is_empty() && content_type != "application/json" && content_type != "*/*" {
+        return Err(ApiError::unsupported_media_type(format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json (got {content_type:?})"
+        )));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body of the request could not be decoded as JSON: {e}"
+        ))
+    })
+}
+
+fn dry_run(query: Option<&str>) -> Result<bool, ApiError> {
+    match query_param(query, "dryRun").as_deref() {
+        None | Some("") => Ok(false),
+        Some("All") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "Invalid dry run value: {other}: supported values: \"All\""
+        ))),
+    }
+}
+
+fn delete_preconditions(body: &[u8]) -> Result<Preconditions, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Preconditions::default());
+    }
+    let options: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?;
+    let text = |field: &str| {
+        options
+            .pointer(&format!("/preconditions/{field}"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    Ok(Preconditions {
+        uid: text("uid"),
+        resource_version: text("resourceVersion"),
+    })
+}
+
+/// The list/watch filter: the name a field selector pins (the request info
+/// already read it).
+fn filter(info: &RequestInfo) -> Result<Option<Filter>, ApiError> {
+    if info.name.is_empty() {
+        return Ok(None);
+    }
+    let name = info.name.clone();
+    Ok(Some(Arc::new(move |object: &Value| {
+        object.pointer("/metadata/name").and_then(Value::as_str) == Some(name.as_str())
+    })))
+}
+
+/// A watch: for no resourceVersion or "0", the current objects as ADDED
+/// events first; then every change after that revision, one JSON event per
+/// line, until `timeoutSeconds`.
+async fn watch(
+    store: &Store,
+    endpoint: Endpoint,
+    namespace: &str,
+    info: &RequestInfo,
+    query: Option<&str>,
+) -> Result<Response, ApiError> {
+    let filter = filter(info)?;
+    let timeout = query_param(query, "timeoutSeconds")
+        .and_then(|t| t.parse::<u64>().ok())
+        .map(Duration::from_secs)
+        .unwrap_or(DEFAULT_WATCH_TIMEOUT);
+    let namespace = (!namespace.is_empty()).then_some(namespace);
+    let requested = query_param(query, "resourceVersion").unwrap_or_default();
+    let (initial, after) = match requested.as_str() {
+        "" | "0" => {
+            let listing = store
+                .list(
+                    endpoint,
+                    namespace,
+                    &ListOptions {
+                        filter: filter.clone(),
+                        ..ListOptions::default()
+                    },
+                )
+                .await?;
+            let revision = listing
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(0);
+            let served = endpoint.served;
+            let items: Vec<Bytes> = listing["items"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|item| {
+                    let mut object = item.clone();
+                    object["apiVersion"] = json!(crate::registry::object::api_version(
+                        served.group,
+                        served.version
+                    ));
+                    object["kind"] = json!(served.kind);
+                    event_line("ADDED", &object)
+                })
+                .collect();
+            (items, Revision(revision))
+        }
+        text => {
+            let revision = text
+                .parse::<u64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {text}")))?;
+            (Vec::new(), Revision(revision))
+        }
+    };
+    let prefix = keys::list_prefix(endpoint.stored, namespace);
+    let events = match store.storage().watch(&prefix, after).await {
+        Ok(events) => events,
+        Err(error @ StorageError::Compacted { .. }) => {
+            // As upstream: the watch is accepted, then ends with a 410 event.
+            let line = event_line("ERROR", &storage_error(error).to_status());
+            return Ok(stream_response(futures::stream::iter(vec![line]).boxed()));
+        }
+        Err(other) => return Err(storage_error(other)),
+    };
+    let live = events.filter_map(move |event| {
+        let filter = filter.clone();
+        async move {
+            match event {
+                Ok(event) => match watch_event(endpoint, &event, filter.as_deref()) {
+                    Ok(Some((kind, object))) => Some(event_line(kind, &object)),
+                    Ok(None) => None,
+                    Err(error) => Some(event_line("ERROR", &error.to_status())),
+                },
+                Err(error) => Some(event_line("ERROR", &storage_error(error).to_status())),
+            }
+        }
+    });
+    let stream = futures::stream::iter(initial).chain(live);
+    let stream = tokio_stream_timeout(stream, timeout);
+    Ok(stream_response(stream))
+}
+
+/// Ends the stream after `timeout`.
+fn tokio_stream_timeout(
+    stream: impl futures::Stream<Item = Bytes> + Send + 'static,
+    timeout: Duration,
+) -> futures::stream::BoxStream<'static, Bytes> {
+    let deadline = tokio::time::sleep(timeout);
+    stream.take_until(deadline).boxed()
+}
+
+fn event_line(kind: &str, object: &Value) -> Bytes {
+    let mut line = json!({"type": kind, "object": object}).to_string();
+    line.push('\n');
+    Bytes::from(line)
+}
+
+fn stream_response(stream: futures::stream::BoxStream<'static, Bytes>) -> Response {
+    let body = Body::from_stream(stream.map(Ok::<Bytes, Infallible>));
+    let mut response = body.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

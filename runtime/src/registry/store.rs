@@ -1,0 +1,814 @@
+//! The generic store: create, get, list, update, patch, delete and watch
+//! for every resource, on JSON objects, over the [`Storage`] interface.
+//! Objects are kept in their resource's storage version and converted to
+//! the version a request names; `metadata.resourceVersion` is the storage
+//! revision. Per-kind differences come from [`super::strategy`].
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use generated::SCHEMAS;
+use generated::support::field_error::{FieldError, FieldPath};
+use generated::support::meta::{GroupVersionKind, ResourceDescriptor};
+use generated::support::time::Time;
+use generated::support::validation::{apply_defaults, validate};
+use serde_json::{Value, json};
+
+use super::Endpoint;
+use super::keys;
+use super::object::{api_version, meta_str, set_meta, validate_name};
+use super::strategy;
+use crate::conversion;
+use crate::status::ApiError;
+use crate::storage::{KeyValue, RangeRequest, Revision, Storage, StorageError};
+
+/// Which objects a list or watch keeps (label and field selectors).
+pub type Filter = Arc<dyn Fn(&Value) -> bool + Send + Sync>;
+
+/// Options of a list request.
+#[derive(Clone, Default)]
+pub struct ListOptions {
+    pub limit: Option<usize>,
+    pub continue_token: Option<String>,
+    pub filter: Option<Filter>,
+}
+
+/// Preconditions of a delete (`DeleteOptions.preconditions`).
+#[derive(Clone, Debug, Default)]
+pub struct Preconditions {
+    pub uid: Option<String>,
+    pub resource_version: Option<String>,
+}
+
+/// The generic store over one storage backend.
+#[derive(Clone)]
+pub struct Store {
+    storage: Arc<dyn Storage>,
+}
+
+/// A subresource a write goes through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WriteTarget {
+    /// The resource itself: status is kept as stored, if the kind has a
+    /// status subresource.
+    Main,
+    /// `/status`: only status changes.
+    Status,
+}
+
+impl Store {
+    /// A store over `storage`.
+    pub fn new(storage: Arc<dyn Storage>) -> Store {
+        Store { storage }
+    }
+
+    /// The backend, for health checks and watches.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.storage
+    }
+
+    /// `GET` one object.
+    pub async fn get(
+        &self,
+        endpoint: Endpoint,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Value, ApiError> {
+        let kv = self.read(endpoint, namespace, name).await?;
+        decode(endpoint, &kv.value, kv.mod_revision)
+    }
+
+    async fn read(
+        &self,
+        endpoint: Endpoint,
+        namespace: &str,
+        name: &str,
+    ) -> Result<KeyValue, ApiError> {
+        let key = keys::object_key(endpoint.stored, namespace, name);
+        match self.storage.get(&key, None).await.map_err(storage_error)? {
+            Some(kv) => Ok(kv),
+            None => Err(not_found(endpoint.served, name)),
+        }
+    }
+
+    /// `GET` a collection: the list object with items in the served version.
+    pub async fn list(
+        &self,
+        endpoint: Endpoint,
+        namespace: Option<&str>,
+        options: &ListOptions,
+    ) -> Result<Value, ApiError> {
+        let prefix = keys::list_prefix(endpoint.stored, namespace);
+        let (mut start, mut revision) = (None, None);
+        if let Some(token) = options.continue_token.as_deref().filter(|t| !t.is_empty()) {
+            let (key, rev) = decode_continue(token, &prefix)?;
+            start = Some(key);
+            revision = Some(rev);
+        }
+        let limit = options.limit.filter(|l| *l > 0);
+        let mut items = Vec::new();
+        let mut read_at;
+        let mut remaining = None;
+        let mut next = None;
+        loop {
+            let page = self
+                .storage
+                .range(RangeRequest {
+                    prefix: prefix.clone(),
+                    start: start.clone(),
+                    limit: limit.map(|l| l - items.len() + 1),
+                    revision,
+                })
+                .await
+                .map_err(|e| match e {
+                    StorageError::Compacted { .. } => ApiError::expired(EXPIRED_CONTINUE),
+                    other => storage_error(other),
+                })?;
+            read_at = page.revision;
+            revision = Some(page.revision);
+            let mut last_key = None;
+            for kv in &page.kvs {
+                if limit.is_some_and(|l| items.len() == l) {
+                    next = Some(kv.key.clone());
+                    break;
+                }
+                let object = decode(endpoint, &kv.value, kv.mod_revision)?;
+                if options.filter.as_ref().is_none_or(|f| f(&object)) {
+                    items.push(object);
+                }
+                last_key = Some(kv.key.clone());
+            }
+            if next.is_some() {
+                if options.filter.is_none() {
+                    remaining = Some(page.remaining + 1);
+                }
+                break;
+            }
+            match (page.more, last_key) {
+                (true, Some(key)) => start = Some(format!("{key}\0")),
+                _ => break,
+            }
+        }
+        for item in &mut items {
+            // Upstream's lists of built-in kinds leave the item kind implied.
+            if let Some(object) = item.as_object_mut() {
+                object.remove("apiVersion");
+                object.remove("kind");
+            }
+        }
+        let mut metadata = json!({"resourceVersion": read_at.to_string()});
+        if let Some(key) = next {
+            metadata["continue"] = json!(encode_continue(&key, &prefix, read_at));
+            if let Some(remaining) = remaining {
+                metadata["remainingItemCount"] = json!(remaining);
+            }
+        }
+        let served = endpoint.served;
+        Ok(json!({
+            "kind": format!("{}List", served.kind),
+            "apiVersion": api_version(served.group, served.version),
+            "metadata": metadata,
+            "items": items,
+        }))
+    }
+
+    /// `POST` a new object. With `dry_run` nothing is stored and the answer
+    /// shows what would have been.
+    pub async fn create(
+        &self,
+        endpoint: Endpoint,
+        namespace: &str,
+        mut object: Value,
+        dry_run: bool,
+    ) -> Result<Value, ApiError> {
+        let served = endpoint.served;
+        check_type(served, &object)?;
+        if served.namespaced {
+            match meta_str(&object, "namespace") {
+                "" => set_meta(&mut object, "namespace", Some(json!(namespace))),
+                ns if ns != namespace => {
+                    return Err(ApiError::bad_request(
+                        "the namespace of the provided object does not match the namespace sent on the request",
+                    ));
+                }
+                _ => {}
+            }
+        } else {
+            set_meta(&mut object, "namespace", None);
+        }
+        if meta_str(&object, "name").is_empty() {
+            let base = meta_str(&object, "generateName").to_owned();
+            if base.is_empty() {
+                let error = FieldError::required(
+                    &FieldPath::new("metadata").child("name"),
+                    "name or generateName is required",
+                );
+                return Err(ApiError::invalid(served.group, served.kind, "", &[error]));
+            }
+            set_meta(&mut object, "name", Some(json!(generate_name(&base))));
+        }
+        let name = meta_str(&object, "name").to_owned();
+
+        for field in [
+            "resourceVersion",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "selfLink",
+        ] {
+            set_meta(&mut object, field, None);
+        }
+        set_meta(
+            &mut object,
+            "uid",
+            Some(json!(uuid::Uuid::new_v4().to_string())),
+        );
+        set_meta(
+            &mut object,
+            "creationTimestamp",
+            Some(json!(Time::now().to_string())),
+        );
+        if has_status(served) {
+            if let Some(object) = object.as_object_mut() {
+                object.remove("status");
+            }
+            set_meta(&mut object, "generation", Some(json!(1)));
+        }
+        let strategy = strategy::for_resource(served.group, served.plural);
+        strategy.prepare_for_create(&mut object);
+        self.admit(endpoint, &mut object, &name)?;
+        if served.namespaced {
+            self.require_namespace(namespace).await?;
+        }
+
+        let stored = to_storage(endpoint, object)?;
+        if dry_run {
+            return from_storage(endpoint, stored, None);
+        }
+        let key = keys::object_key(endpoint.stored, namespace, &name);
+        let kv = self
+            .storage
+            .create(&key, encode(&stored)?)
+            .await
+            .map_err(|e| match e {
+                StorageError::AlreadyExists { .. } => {
+                    ApiError::already_exists(served.group, served.plural, &name)
+                }
+                other => storage_error(other),
+            })?;
+        from_storage(endpoint, stored, Some(kv.mod_revision))
+    }
+
+    /// `PUT` an object (or its status).
+    pub async fn update(
+        &self,
+        endpoint: Endpoint,
+        namespace: &str,
+        name: &str,
+        mut object: Value,
+        target: WriteTarget,
+        dry_run: bool,
+    ) -> Result<Value, ApiError> {
+        let served = endpoint.served;
+        check_type(served, &object)?;
+        let body_name = meta_str(&object, "name");
+        if !body_name.is_empty() && body_name != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        if served.namespaced {
+            let body_namespace = meta_str(&object, "namespace");
+            if !body_namespace.is_empty() && body_namespace != namespace {
+                return Err(ApiError::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ));
+            }
+        }
+        let current = self.read(endpoint, namespace, name).await?;
+        let expected = meta_str(&object, "resourceVersion").to_owned();
+        if !expected.is_empty() && expected != current.mod_revision.to_string() {
+            return Err(modified(served, name));
+        }
+        let old = decode(endpoint, &current.value, current.mod_revision)?;
+        let mut merged = merge_update(served, &old, &mut object, target);
+        if target == WriteTarget::Main {
+            strategy::for_resource(served.group, served.plural)
+                .prepare_for_update(&mut merged, &old);
+        }
+        self.admit(endpoint, &mut merged, name)?;
+        bump_generation(served, &old, &mut merged);
+
+        if merged == old {
+            return Ok(old);
+        }
+        let finished = is_deleting(&merged) && finalizers(&merged).is_empty();
+        let stored = to_storage(endpoint, merged)?;
+        if dry_run {
+            return from_storage(endpoint, stored, Some(current.mod_revision));
+        }
+        let key = keys::object_key(endpoint.stored, namespace, name);
+        if finished {
+            // The last finalizer is gone from an object being deleted.
+            let (_, revision) = self
+                .storage
+                .delete(&key, Some(current.mod_revision))
+                .await
+                .map_err(|e| write_error(served, name, e))?;
+            return from_storage(endpoint, stored, Some(revision));
+        }
+        let kv = self
+            .storage
+            .update(&key, encode(&stored)?, current.mod_revision)
+            .await
+            .map_err(|e| write_error(served, name, e))?;
+        from_storage(endpoint, stored, Some(kv.mod_revision))
+    }
+
+    /// `PATCH` with a JSON merge patch (RFC 7386), retried on conflicts
+    /// unless the patch itself names a resourceVersion.
+    pub async fn merge_patch(
+        &self,
+        endpoint: Endpoint,
+        namespace: &str,
+        name: &str,
+        patch: &Value,
+        target: WriteTarget,
+        dry_run: bool,
+    ) -> Result<Value, ApiError> {
+        if !patch.is_object() {
+            return Err(ApiError::bad_request("the patch must be a JSON object"));
+        }
+        let pinned = patch.pointer("/metadata/resourceVersion").is_some();
+        loop {
+            let mut object = self.get(endpoint, namespace, name).await?;
+            merge_patch(&mut object, patch);
+            match self
+                .update(endpoint, namespace, name, object, target, dry_run)
+                .await
+            {
+                Err(error) if error.reason == "Conflict" && !pinned => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// `DELETE` an object: gone at once, or marked for deletion while
+    /// finalizers remain. Returns the object as last seen.
+    pub async fn delete(
+        &self,
+        endpoint: Endpoint,
+        namespace: &str,
+        name: &str,
+        preconditions: &Preconditions,
+        dry_run: bool,
+    ) -> Result<Value, ApiError> {
+        let served = endpoint.served;
+        loop {
+            let current = self.read(endpoint, namespace, name).await?;
+            let mut object = decode(endpoint, &current.value, current.mod_revision)?;
+            if let Some(uid) = &preconditions.uid
+                && uid != meta_str(&object, "uid")
+            {
+                return Err(ApiError::conflict(
+                    served.group,
+                    served.plural,
+                    name,
+                    &format!(
+                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                        meta_str(&object, "uid")
+                    ),
+                ));
+            }
+            if let Some(rv) = &preconditions.resource_version
+                && rv != meta_str(&object, "resourceVersion")
+            {
+                return Err(ApiError::conflict(
+                    served.group,
+                    served.plural,
+                    name,
+                    &format!(
+                        "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                        meta_str(&object, "resourceVersion")
+                    ),
+                ));
+            }
+            let key = keys::object_key(endpoint.stored, namespace, name);
+            if !finalizers(&object).is_empty() {
+                if is_deleting(&object) || dry_run {
+                    return Ok(object);
+                }
+                set_meta(
+                    &mut object,
+                    "deletionTimestamp",
+                    Some(json!(Time::now().to_string())),
+                );
+                set_meta(&mut object, "deletionGracePeriodSeconds", Some(json!(0)));
+                if served.group.is_empty() && served.plural == "namespaces" {
+                    object["status"]["phase"] = json!("Terminating");
+                }
+                let stored = to_storage(endpoint, object)?;
+                match self
+                    .storage
+                    .update(&key, encode(&stored)?, current.mod_revision)
+                    .await
+                {
+                    Ok(kv) => return from_storage(endpoint, stored, Some(kv.mod_revision)),
+                    Err(StorageError::Conflict { .. }) => continue,
+                    Err(other) => return Err(write_error(served, name, other)),
+                }
+            }
+            if dry_run {
+                return Ok(object);
+            }
+            match self.storage.delete(&key, Some(current.mod_revision)).await {
+                Ok(_) => return Ok(object),
+                Err(StorageError::Conflict { .. }) => continue,
+                Err(other) => return Err(write_error(served, name, other)),
+            }
+        }
+    }
+
+    /// Defaults, then validation: schema, name, and the kind's own rules.
+    fn admit(&self, endpoint: Endpoint, object: &mut Value, name: &str) -> Result<(), ApiError> {
+        let served = endpoint.served;
+        apply_defaults(&SCHEMAS, served.schema, object);
+        let strategy = strategy::for_resource(served.group, served.plural);
+        let mut errors = validate_name(name, strategy.dns_label_names());
+        errors.extend(validate(&SCHEMAS, served.schema, object));
+        errors.extend(strategy.validate(object));
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::invalid(served.group, served.kind, name, &errors))
+        }
+    }
+
+    /// A namespaced create needs its namespace to exist and not be terminating.
+    async fn require_namespace(&self, namespace: &str) -> Result<(), ApiError> {
+        let key = format!("{}/namespaces/{namespace}", keys::ROOT);
+        let Some(kv) = self.storage.get(&key, None).await.map_err(storage_error)? else {
+            return Err(ApiError::not_found("", "namespaces", namespace));
+        };
+        let object: Value =
+            serde_json::from_slice(&kv.value).map_err(|e| ApiError::internal(e.to_string()))?;
+        if object.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating") {
+            return Err(ApiError::forbidden(format!(
+                "unable to create new content in namespace {namespace} because it is being terminated"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The message upstream gives for a continue token whose snapshot is gone.
+const EXPIRED_CONTINUE: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
+
+/// Whether writes to the resource keep status apart (a status subresource).
+fn has_status(resource: &ResourceDescriptor) -> bool {
+    resource.subresource("status").is_some()
+}
+
+fn check_type(resource: &ResourceDescriptor, object: &Value) -> Result<(), ApiError> {
+    if !object.is_object() {
+        return Err(ApiError::bad_request(
+            "the body of the request must be a JSON object",
+        ));
+    }
+    let expected = api_version(resource.group, resource.version);
+    if let Some(given) = object.get("apiVersion").and_then(Value::as_str)
+        && given != expected
+    {
+        return Err(ApiError::bad_request(format!(
+            "the API version in the data ({given}) does not match the expected API version ({expected})"
+        )));
+    }
+    if let Some(given) = object.get("kind").and_then(Value::as_str)
+        && given != resource.kind
+    {
+        return Err(ApiError::bad_request(format!(
+            "the kind in the data ({given}) does not match the expected kind ({})",
+            resource.kind
+        )));
+    }
+    Ok(())
+}
+
+/// Builds the object to store from a client's update: system metadata and,
+/// depending on the target, spec or status come from the stored object.
+fn merge_update(
+    resource: &ResourceDescriptor,
+    old: &Value,
+    new: &mut Value,
+    target: WriteTarget,
+) -> Value {
+    let mut merged = match target {
+        WriteTarget::Main => {
+            let mut merged = new.take();
+            if has_status(resource) {
+                match old.get("status") {
+                    Some(status) => merged["status"] = status.clone(),
+                    None => {
+                        if let Some(object) = merged.as_object_mut() {
+                            object.remove("status");
+                        }
+                    }
+                }
+            }
+            merged
+        }
+        WriteTarget::Status => {
+            let mut merged = old.clone();
+            match new.get("status") {
+                Some(status) => merged["status"] = status.clone(),
+                None => {
+                    if let Some(object) = merged.as_object_mut() {
+                        object.remove("status");
+                    }
+                }
+            }
+            merged
+        }
+    };
+    merged["apiVersion"] = json!(api_version(resource.group, resource.version));
+    merged["kind"] = json!(resource.kind);
+    for field in [
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "generation",
+        "namespace",
+        "name",
+        "resourceVersion",
+    ] {
+        let value = old.get("metadata").and_then(|m| m.get(field)).cloned();
+        set_meta(&mut merged, field, value);
+    }
+    merged
+}
+
+/// Kinds with a status subresource count spec changes in `generation`.
+fn bump_generation(resource: &ResourceDescriptor, old: &Value, new: &mut Value) {
+    if !has_status(resource) {
+        return;
+    }
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("metadata");
+            o.remove("status");
+        }
+        v
+    };
+    if strip(old) != strip(new) {
+        let generation = old
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        set_meta(new, "generation", Some(json!(generation + 1)));
+    }
+}
+
+fn finalizers(object: &Value) -> Vec<Value> {
+    object
+        .pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn is_deleting(object: &Value) -> bool {
+    !meta_str(object, "deletionTimestamp").is_empty()
+}
+
+/// RFC 7386: objects merge key by key, `null` removes, anything else replaces.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(patch) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = json!({});
+    }
+    let object = target.as_object_mut().expect("made an object above");
+    for (key, value) in patch {
+        if value.is_null() {
+            object.remove(key);
+        } else {
+            merge_patch(object.entry(key.clone()).or_insert(Value::Null), value);
+        }
+    }
+}
+
+/// A stored object in the served version, with its resourceVersion.
+fn decode(endpoint: Endpoint, bytes: &[u8], revision: Revision) -> Result<Value, ApiError> {
+    let stored: Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::internal(format!("stored object is not JSON: {e}")))?;
+    from_storage(endpoint, stored, Some(revision))
+}
+
+fn from_storage(
+    endpoint: Endpoint,
+    stored: Value,
+    revision: Option<Revision>,
+) -> Result<Value, ApiError> {
+    let served = endpoint.served;
+    let mut object = convert(stored, served)?;
+    if let Some(revision) = revision {
+        set_meta(
+            &mut object,
+            "resourceVersion",
+            Some(json!(revision.to_string())),
+        );
+    }
+    Ok(object)
+}
+
+fn to_storage(endpoint: Endpoint, object: Value) -> Result<Value, ApiError> {
+    let mut stored = convert(object, endpoint.stored)?;
+    set_meta(&mut stored, "resourceVersion", None);
+    Ok(stored)
+}
+
+fn convert(mut object: Value, to: &ResourceDescriptor) -> Result<Value, ApiError> {
+    if object.get("apiVersion").is_none() {
+        object["apiVersion"] = json!(api_version(to.group, to.version));
+    }
+    if object.get("kind").is_none() {
+        object["kind"] = json!(to.kind);
+    }
+    let target = GroupVersionKind {
+        group: to.group,
+        version: to.version,
+        kind: to.kind,
+    };
+    conversion::convert(object, &target)
+        .map_err(|e| ApiError::internal(format!("converting to {}: {e}", to.version)))
+}
+
+fn encode(object: &Value) -> Result<Bytes, ApiError> {
+    serde_json::to_vec(object)
+        .map(Bytes::from)
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+fn not_found(resource: &ResourceDescriptor, name: &str) -> ApiError {
+    ApiError::not_found(resource.group, resource.plural, name)
+}
+
+fn modified(resource: &ResourceDescriptor, name: &str) -> ApiError {
+    ApiError::conflict(
+        resource.group,
+        resource.plural,
+        name,
+        "the object has been modified; please apply your changes to the latest version and try again",
+    )
+}
+
+fn write_error(resource: &ResourceDescriptor, name: &str, error: StorageError) -> ApiError {
+    match error {
+        StorageError::Conflict { .. } => modified(resource, name),
+        StorageError::NotFound { .. } => not_found(resource, name),
+        other => storage_error(other),
+    }
+}
+
+/// Storage failures a client cannot fix.
+pub fn storage_error(error: StorageError) -> ApiError {
+    match error {
+        StorageError::Compacted {
+            requested,
+            compacted,
+        } => ApiError::expired(format!(
+            "too old resource version: {requested} ({compacted})"
+        )),
+        StorageError::FutureRevision { requested, current } => ApiError::timeout(format!(
+            "Too large resource version: {requested}, current: {current}"
+        )),
+        StorageError::Unavailable(why) => ApiError::unavailable(why),
+        other => ApiError::internal(other.to_string()),
+    }
+}
+
+/// A name from `generateName`: the base and five random characters from
+/// upstream's alphabet (no vowels, no look-alike digits).
+fn generate_name(base: &str) -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    const MAX_BASE: usize = 58;
+    let base = if base.len() > MAX_BASE {
+        &base[..floor_char_boundary(base, MAX_BASE)]
+    } else {
+        base
+    };
+    let random = uuid::Uuid::new_v4();
+    let suffix: String = random.as_bytes()[..5]
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect();
+    format!("{base}{suffix}")
+}
+
+fn floor_char_boundary(text: &str, mut index: usize) -> usize {
+    while !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
+/// Continue tokens as upstream writes them: base64url of
+/// `{"v":"meta.k8s.io/v1","rv":<revision>,"start":"<key after the prefix>"}`.
+fn encode_continue(next_key: &str, prefix: &str, revision: Revision) -> String {
+    let start = next_key.strip_prefix(prefix).unwrap_or(next_key);
+    let token = json!({"v": "meta.k8s.io/v1", "rv": revision.0, "start": start});
+    URL_SAFE_NO_PAD.encode(token.to_string())
+}
+
+fn decode_continue(token: &str, prefix: &str) -> Result<(String, Revision), ApiError> {
+    let invalid = || ApiError::bad_request(format!("continue key is not valid: {token}"));
+    let bytes = URL_SAFE_NO_PAD
+        .decode(token.trim_end_matches('='))
+        .map_err(|_| invalid())?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    if value.get("v").and_then(Value::as_str) != Some("meta.k8s.io/v1") {
+        return Err(invalid());
+    }
+    let revision = value
+        .get("rv")
+        .and_then(Value::as_u64)
+        .filter(|r| *r > 0)
+        .ok_or_else(invalid)?;
+    let start = value
+        .get("start")
+        .and_then(Value::as_str)
+        .ok_or_else(invalid)?;
+    // A start key may not climb out of the listed prefix.
+    if start.split('/').any(|s| s == "..") {
+        return Err(invalid());
+    }
+    Ok((format!("{prefix}{start}"), Revision(revision)))
+}
+
+/// Decodes the watch event an HTTP watch sends for a storage event, if the
+/// object passes `filter`; `None` when the event is not for this watcher.
+pub fn watch_event(
+    endpoint: Endpoint,
+    event: &crate::storage::Event,
+    filter: Option<&(dyn Fn(&Value) -> bool + Send + Sync)>,
+) -> Result<Option<(&'static str, Value)>, ApiError> {
+    use crate::storage::EventKind;
+    let matches = |object: &Value| filter.is_none_or(|f| f(object));
+    let prev = match &event.prev {
+        Some(kv) => Some(decode(endpoint, &kv.value, event.revision())?),
+        None => None,
+    };
+    match event.kind {
+        EventKind::Deleted => Ok(prev.filter(|p| matches(p)).map(|p| ("DELETED", p))),
+        EventKind::Put => {
+            let object = decode(endpoint, &event.kv.value, event.revision())?;
+            let now = matches(&object);
+            let before = prev.as_ref().is_some_and(matches);
+            Ok(match (before, now) {
+                (_, true) if prev.is_none() || !before => Some(("ADDED", object)),
+                (true, true) => Some(("MODIFIED", object)),
+                (true, false) => Some(("DELETED", object)),
+                _ => None,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_patch_follows_rfc_7386() {
+        let mut target = json!({"a": "b", "c": {"d": "e", "f": "g"}});
+        merge_patch(&mut target, &json!({"a": "z", "c": {"f": null}}));
+        assert_eq!(target, json!({"a": "z", "c": {"d": "e"}}));
+        let mut target = json!({"a": [1, 2]});
+        merge_patch(&mut target, &json!({"a": [3]}));
+        assert_eq!(target, json!({"a": [3]}));
+    }
+
+    #[test]
+    fn continue_tokens_round_trip_and_stay_in_their_prefix() {
+        let token = encode_continue("/registry/pods/ns/b", "/registry/pods/ns/", Revision(42));
+        assert_eq!(
+            decode_continue(&token, "/registry/pods/ns/").unwrap(),
+            ("/registry/pods/ns/b".to_owned(), Revision(42))
+        );
+        let forged =
+            URL_SAFE_NO_PAD.encode(r#"{"v":"meta.k8s.io/v1","rv":3,"start":"../secrets/x"}"#);
+        assert!(decode_continue(&forged, "/registry/pods/ns/").is_err());
+        assert!(decode_continue("garbage!", "/registry/pods/").is_err());
+    }
+
+    #[test]
+    fn generated_names_have_a_random_suffix() {
+        let name = generate_name("web-");
+        assert!(name.starts_with("web-") && name.len() == 9, "{name}");
+    }
+}
