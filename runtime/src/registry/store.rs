@@ -303,7 +303,8 @@ impl Store {
         if merged == old {
             return Ok(old);
         }
-        let finished = is_deleting(&merged) && finalizers(&merged).is_empty();
+        let waits = strategy::for_resource(served.group, served.plural).deletion_waits(&merged);
+        let finished = is_deleting(&merged) && finalizers(&merged).is_empty() && !waits;
         let stored = to_storage(endpoint, merged)?;
         if dry_run {
             return from_storage(endpoint, stored, Some(current.mod_revision));
@@ -395,7 +396,8 @@ impl Store {
                 ));
             }
             let key = keys::object_key(endpoint.stored, namespace, name);
-            if !finalizers(&object).is_empty() {
+            let strategy = strategy::for_resource(served.group, served.plural);
+            if !finalizers(&object).is_empty() || strategy.deletion_waits(&object) {
                 if is_deleting(&object) || dry_run {
                     return Ok(object);
                 }

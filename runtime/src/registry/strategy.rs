@@ -24,6 +24,13 @@ pub trait Strategy: Sync {
     fn validate(&self, _object: &Value) -> Vec<FieldError> {
         Vec::new()
     }
+
+    /// Whether a deleted object must stay, marked for deletion, until
+    /// something finishes it (beyond `metadata.finalizers`, which every
+    /// kind honours).
+    fn deletion_waits(&self, _object: &Value) -> bool {
+        false
+    }
 }
 
 /// The strategy of kinds without rules of their own.
@@ -55,6 +62,13 @@ impl Strategy for Namespaces {
     fn prepare_for_update(&self, new: &mut Value, old: &Value) {
         // spec.finalizers changes only through /finalize; status through /status.
         new["spec"] = old.get("spec").cloned().unwrap_or(json!({}));
+    }
+
+    fn deletion_waits(&self, object: &Value) -> bool {
+        object
+            .pointer("/spec/finalizers")
+            .and_then(Value::as_array)
+            .is_some_and(|f| !f.is_empty())
     }
 }
 
