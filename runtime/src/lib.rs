@@ -11,6 +11,7 @@ pub mod conversion;
 pub mod discovery;
 pub mod endpoints;
 pub mod kubeconfig;
+pub mod metrics;
 pub mod pipeline;
 pub mod pki;
 pub mod registry;

@@ -24,6 +24,7 @@ use crate::endpoints::health::{self, Health};
 use crate::endpoints::openapi;
 use crate::endpoints::rest::{self, RestState};
 use crate::endpoints::version;
+use crate::metrics::Metrics;
 use crate::pipeline::authn::{Authenticators, ClientCertificates, PeerCertificates};
 use crate::pipeline::authz::{Authorizers, PrivilegedGroup};
 use crate::pipeline::{self, Security};
@@ -77,8 +78,13 @@ impl Server {
             served,
             server_address: socket_text(&host, port),
         });
+        let metrics = Arc::new(Metrics::default());
         let app = Router::new()
             .route("/version", get(version::get))
+            .route(
+                "/metrics",
+                get(crate::metrics::get).with_state(metrics.clone()),
+            )
             .merge(health::routes(health.clone()))
             .merge(
                 Router::new()
@@ -102,6 +108,10 @@ impl Server {
             .layer(axum::middleware::from_fn_with_state(
                 security,
                 pipeline::admit_request,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                metrics,
+                crate::metrics::record,
             ));
 
         crate::kubeconfig::write_admin(&config.kubeconfig_path(), &url, &pki)?;

@@ -65,6 +65,37 @@ fn health_endpoints_answer_like_upstream() {
 }
 
 #[test]
+fn metrics_count_requests_with_upstream_labels() {
+    let server = TestServer::start(&["--storage=memory"]);
+    server.kubectl_ok(&["get", "namespaces"]);
+    let metrics = server.kubectl_ok(&["get", "--raw", "/metrics"]);
+    assert!(
+        metrics.contains("# TYPE apiserver_request counter"),
+        "{metrics}"
+    );
+    let listed = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("apiserver_request_total{")
+                && l.contains(r#"verb="LIST""#)
+                && l.contains(r#"resource="namespaces""#)
+        })
+        .unwrap_or_else(|| panic!("no LIST namespaces count in:\n{metrics}"));
+    for label in [
+        r#"code="200""#,
+        r#"scope="cluster""#,
+        r#"component="apiserver""#,
+        r#"version="v1""#,
+    ] {
+        assert!(listed.contains(label), "{listed}");
+    }
+    assert!(
+        metrics.contains("apiserver_request_duration_seconds_bucket{"),
+        "{metrics}"
+    );
+}
+
+#[test]
 fn requests_without_accepted_credentials_are_unauthorized() {
     let server = TestServer::start(&["--storage=memory"]);
     let kubeconfig = server.data_dir.path().join("anonymous.kubeconfig");
