@@ -63,7 +63,8 @@ impl Options {
 /// Reads every input into the model.
 pub fn load_model(options: &Options) -> Result<model::Model> {
     let upstream = inputs::Upstream::open(&options.specs_dir, &options.upstream_dir)?;
-    let upstream_openapi = upstream.json("openapi-v2/swagger.json")?;
+    let mut upstream_openapi = upstream.json("openapi-v2/swagger.json")?;
+    swagger::restore_connect_kinds(&mut upstream_openapi);
     let swagger = swagger::read(&upstream_openapi)?;
     let discovery = discovery::read(
         &upstream.json("discovery/aggregated_v2.json")?,

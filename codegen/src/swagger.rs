@@ -179,6 +179,53 @@ impl Route {
     }
 }
 
+/// The kinds upstream's document gives the streaming (connect) operations,
+/// by resource and subresource.
+const CONNECT_KINDS: &[(&str, &str, &str)] = &[
+    ("pods", "attach", "PodAttachOptions"),
+    ("pods", "exec", "PodExecOptions"),
+    ("pods", "portforward", "PodPortForwardOptions"),
+    ("pods", "proxy", "PodProxyOptions"),
+    ("nodes", "proxy", "NodeProxyOptions"),
+    ("services", "proxy", "ServiceProxyOptions"),
+];
+
+/// Undoes the one edit the specs README records: the copy of swagger.json
+/// renamed the kinds of connect operations to their parent kind (Pod,
+/// Node, Service), which kube-apiserver never does. Clients tell
+/// operations apart by that kind (kubectl looks for a kind's PATCH
+/// operation to learn whether it supports `fieldValidation`), so the
+/// served documents must carry upstream's names.
+pub fn restore_connect_kinds(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(route) = Route::parse(path) else {
+            continue;
+        };
+        let Some(sub) = route.subresource.as_deref() else {
+            continue;
+        };
+        let Some((_, _, kind)) = CONNECT_KINDS
+            .iter()
+            .find(|(plural, name, _)| *plural == route.plural && *name == sub)
+        else {
+            continue;
+        };
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for op in item.values_mut() {
+            if op.get("x-kubernetes-action").and_then(Value::as_str) == Some("connect")
+                && let Some(gvk) = op.get_mut("x-kubernetes-group-version-kind")
+            {
+                gvk["kind"] = Value::String((*kind).to_owned());
+            }
+        }
+    }
+}
+
 /// Reads an `x-kubernetes-group-version-kind` value (an object or a list).
 pub fn gvks(value: Option<&Value>) -> Vec<Gvk> {
     let one = |v: &Value| {

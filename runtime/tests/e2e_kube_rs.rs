@@ -8,13 +8,16 @@ use std::time::Duration;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
+use kube::api::{
+    Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::json;
 use support::TestServer;
 
 async fn client(server: &TestServer) -> kube::Client {
-    let kubeconfig = Kubeconfig::read_from(&server.kubeconfig).expect("the admin kubeconfig parses");
+    let kubeconfig =
+        Kubeconfig::read_from(&server.kubeconfig).expect("the admin kubeconfig parses");
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
         .expect("the admin kubeconfig is usable");
@@ -32,7 +35,10 @@ async fn typed_round_trip_through_kube_rs() {
         "data": {"mode": "fast"}
     }))
     .unwrap();
-    let created = config_maps.create(&PostParams::default(), &cm).await.unwrap();
+    let created = config_maps
+        .create(&PostParams::default(), &cm)
+        .await
+        .unwrap();
     assert_eq!(created.metadata.namespace.as_deref(), Some("default"));
     let rv = created.metadata.resource_version.clone().unwrap();
 
@@ -41,7 +47,10 @@ async fn typed_round_trip_through_kube_rs() {
 
     // A stale resourceVersion conflicts.
     cm.metadata.resource_version = Some("1".into());
-    let conflict = config_maps.replace("settings", &PostParams::default(), &cm).await.unwrap_err();
+    let conflict = config_maps
+        .replace("settings", &PostParams::default(), &cm)
+        .await
+        .unwrap_err();
     match conflict {
         kube::Error::Api(status) => {
             assert_eq!(status.code, 409);
@@ -51,7 +60,11 @@ async fn typed_round_trip_through_kube_rs() {
     }
 
     let patched = config_maps
-        .patch("settings", &PatchParams::default(), &Patch::Merge(json!({"data": {"mode": "slow"}})))
+        .patch(
+            "settings",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"mode": "slow"}})),
+        )
         .await
         .unwrap();
     assert_eq!(patched.data.unwrap()["mode"], "slow");
@@ -63,12 +76,24 @@ async fn typed_round_trip_through_kube_rs() {
 
     let missing = config_maps.get("nope").await.unwrap_err();
     match missing {
-        kube::Error::Api(status) => assert_eq!((status.code, status.reason.as_str()), (404, "NotFound")),
+        kube::Error::Api(status) => {
+            assert_eq!((status.code, status.reason.as_str()), (404, "NotFound"))
+        }
         other => panic!("expected a 404, got {other:?}"),
     }
 
-    config_maps.delete("settings", &DeleteParams::default()).await.unwrap();
-    assert!(config_maps.list(&ListParams::default()).await.unwrap().items.is_empty());
+    config_maps
+        .delete("settings", &DeleteParams::default())
+        .await
+        .unwrap();
+    assert!(
+        config_maps
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -76,8 +101,18 @@ async fn watch_streams_typed_events() {
     let server = TestServer::start(&["--storage=memory"]);
     let client = client(&server).await;
     let deployments: Api<Deployment> = Api::namespaced(client, "default");
-    let rv = deployments.list(&ListParams::default()).await.unwrap().metadata.resource_version.unwrap();
-    let mut events = deployments.watch(&WatchParams::default().timeout(10), &rv).await.unwrap().boxed();
+    let rv = deployments
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    let mut events = deployments
+        .watch(&WatchParams::default().timeout(10), &rv)
+        .await
+        .unwrap()
+        .boxed();
 
     let deployment: Deployment = serde_json::from_value(json!({
         "metadata": {"name": "web"},
@@ -87,8 +122,14 @@ async fn watch_streams_typed_events() {
         }
     }))
     .unwrap();
-    deployments.create(&PostParams::default(), &deployment).await.unwrap();
-    deployments.delete("web", &DeleteParams::default()).await.unwrap();
+    deployments
+        .create(&PostParams::default(), &deployment)
+        .await
+        .unwrap();
+    deployments
+        .delete("web", &DeleteParams::default())
+        .await
+        .unwrap();
 
     let mut seen = Vec::new();
     while seen.len() < 2 {
@@ -103,5 +144,8 @@ async fn watch_streams_typed_events() {
             other => panic!("unexpected event {other:?}"),
         }
     }
-    assert_eq!(seen, [("ADDED", "web".to_owned()), ("DELETED", "web".to_owned())]);
+    assert_eq!(
+        seen,
+        [("ADDED", "web".to_owned()), ("DELETED", "web".to_owned())]
+    );
 }

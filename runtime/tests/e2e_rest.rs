@@ -259,3 +259,58 @@ fn watch_sees_changes() {
         "{stdout}"
     );
 }
+
+#[test]
+fn kubectl_get_prints_server_side_tables_and_filters_by_selectors() {
+    let server = TestServer::start(&["--storage=memory"]);
+    let pods = "apiVersion: v1\nkind: Pod\nmetadata: {name: front, labels: {tier: front}}\nspec: {containers: [{name: web, image: nginx}]}\n---\n\
+                apiVersion: v1\nkind: Pod\nmetadata: {name: back, labels: {tier: back}}\nspec: {containers: [{name: db, image: postgres}]}\n";
+    let out = apply_stdin(&server, "create", pods);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let table = server.kubectl_ok(&["get", "pods"]);
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.starts_with("front") && l.contains("0/1") && l.contains("Pending")),
+        "{table}"
+    );
+
+    let front = server.kubectl_ok(&["get", "pods", "-l", "tier in (front)", "-o", "name"]);
+    assert_eq!(front.trim(), "pod/front");
+    let not_front = server.kubectl_ok(&["get", "pods", "-l", "tier!=front", "-o", "name"]);
+    assert_eq!(not_front.trim(), "pod/back");
+    let by_name = server.kubectl_ok(&[
+        "get",
+        "pods",
+        "--field-selector",
+        "metadata.name=back",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(by_name.trim(), "pod/back");
+    let pending = server.kubectl_ok(&[
+        "get",
+        "pods",
+        "--field-selector",
+        "status.phase=Pending",
+        "-o",
+        "name",
+    ]);
+    assert_eq!(pending.lines().count(), 2);
+
+    let bad = server.kubectl(&["get", "pods", "--field-selector", "spec.bogus=x"]);
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("field label not supported: spec.bogus"),
+        "{stderr}"
+    );
+    let bad = server.kubectl(&["get", "pods", "-l", "a in b"]);
+    assert!(!bad.status.success());
+}

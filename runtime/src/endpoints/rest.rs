@@ -4,6 +4,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Extension;
@@ -11,15 +12,18 @@ use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use chrono::Utc;
 use futures::StreamExt;
-use generated::support::meta::Verb;
+use generated::support::meta::{ResourceDescriptor, Verb};
 use serde_json::{Value, json};
 
 use crate::pipeline::request_info::{RequestInfo, query_param};
+use crate::printers::{IncludeObject, TableListMeta, strip_headers, table};
 use crate::registry::store::{
     Filter, ListOptions, Preconditions, Store, WriteTarget, storage_error, watch_event,
 };
 use crate::registry::{Endpoint, Registry, keys};
+use crate::selectors::{FieldLabels, FieldSelector, LabelSelector, SelectorError};
 use crate::status::ApiError;
 use crate::storage::{Revision, StorageError};
 
@@ -107,17 +111,52 @@ async fn serve(
     let store = &state.store;
     let name = info.name.as_str();
     match verb {
-        Verb::Get => ok(store.get(endpoint, namespace, name).await?),
+        Verb::Get => {
+            let object = store.get(endpoint, namespace, name).await?;
+            match as_table(headers, query)? {
+                Some(include) => {
+                    let meta = TableListMeta::of_object(&object);
+                    Ok(table_response(&table(
+                        served,
+                        &[object],
+                        meta,
+                        include,
+                        Utc::now(),
+                    )))
+                }
+                None => ok(object),
+            }
+        }
         Verb::List => {
             let options = ListOptions {
                 limit: query_param(query, "limit").and_then(|l| l.parse().ok()),
                 continue_token: query_param(query, "continue"),
-                filter: filter(info)?,
+                filter: filter(served, query)?,
             };
             let namespace = (!namespace.is_empty()).then_some(namespace);
-            ok(store.list(endpoint, namespace, &options).await?)
+            let list = store.list(endpoint, namespace, &options).await?;
+            match as_table(headers, query)? {
+                Some(include) => {
+                    let items = list["items"]
+                        .as_array()
+                        .map(Vec::as_slice)
+                        .unwrap_or_default();
+                    let meta = TableListMeta::of_list(&list);
+                    Ok(table_response(&table(
+                        served,
+                        items,
+                        meta,
+                        include,
+                        Utc::now(),
+                    )))
+                }
+                None => ok(list),
+            }
         }
-        Verb::Watch => watch(store, endpoint, namespace, info, query).await,
+        Verb::Watch => {
+            let tables = as_table(headers, query)?;
+            watch(store, endpoint, namespace, query, tables).await
+        }
         Verb::Create => {
             let object = json_body(headers, &body)?;
             let created = store.create(endpoint, namespace, object, dry_run).await?;
@@ -150,7 +189,7 @@ async fn serve(
         }
         Verb::DeleteCollection => {
             let options = ListOptions {
-                filter: filter(info)?,
+                filter: filter(served, query)?,
                 ..ListOptions::default()
             };
             let listing = store
@@ -213,6 +252,40 @@ fn json_response(object: &Value) -> Response {
     response
 }
 
+/// The media type of a Table answer.
+const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io";
+
+/// Whether the client asks for a Table (`kubectl get` does), and what each
+/// row should carry.
+fn as_table(headers: &HeaderMap, query: Option<&str>) -> Result<Option<IncludeObject>, ApiError> {
+    let wants = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|media| {
+            let params: Vec<&str> = media.split(';').map(str::trim).collect();
+            params.first() == Some(&"application/json")
+                && params.contains(&"as=Table")
+                && params.contains(&"g=meta.k8s.io")
+                && (params.contains(&"v=v1") || params.contains(&"v=v1beta1"))
+        });
+    if !wants {
+        return Ok(None);
+    }
+    IncludeObject::from_query(query_param(query, "includeObject").as_deref())
+        .map(Some)
+        .map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+fn table_response(table: &Value) -> Response {
+    let mut response = table.to_string().into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(TABLE));
+    response
+}
+
 fn content_type(headers: &HeaderMap) -> String {
     headers
         .get(header::CONTENT_TYPE)
@@ -265,35 +338,52 @@ fn delete_preconditions(body: &[u8]) -> Result<Preconditions, ApiError> {
     })
 }
 
-/// The list/watch filter: the name a field selector pins (the request info
-/// already read it).
-fn filter(info: &RequestInfo) -> Result<Option<Filter>, ApiError> {
-    if info.name.is_empty() {
+/// The list/watch filter from `labelSelector` and `fieldSelector`; bad
+/// selectors and fields the kind does not support are 400s, as upstream.
+fn filter(served: &ResourceDescriptor, query: Option<&str>) -> Result<Option<Filter>, ApiError> {
+    let bad = |e: SelectorError| ApiError::bad_request(e.message().to_owned());
+    let labels = match query_param(query, "labelSelector") {
+        Some(text) => LabelSelector::parse(&text).map_err(bad)?,
+        None => LabelSelector::everything(),
+    };
+    let field_labels = FieldLabels::for_resource(served);
+    let fields = match query_param(query, "fieldSelector") {
+        Some(text) => field_labels
+            .convert(FieldSelector::parse(&text).map_err(bad)?)
+            .map_err(bad)?,
+        None => FieldSelector::everything(),
+    };
+    if labels.is_empty() && fields.is_empty() {
         return Ok(None);
     }
-    let name = info.name.clone();
     Ok(Some(Arc::new(move |object: &Value| {
-        object.pointer("/metadata/name").and_then(Value::as_str) == Some(name.as_str())
+        labels.matches_object(object) && field_labels.matches(&fields, object)
     })))
 }
 
 /// A watch: for no resourceVersion or "0", the current objects as ADDED
 /// events first; then every change after that revision, one JSON event per
-/// line, until `timeoutSeconds`.
+/// line, until `timeoutSeconds`. With `tables`, each event carries a
+/// one-row Table, only the first with column definitions (as upstream).
 async fn watch(
     store: &Store,
     endpoint: Endpoint,
     namespace: &str,
-    info: &RequestInfo,
     query: Option<&str>,
+    tables: Option<IncludeObject>,
 ) -> Result<Response, ApiError> {
-    let filter = filter(info)?;
+    let filter = filter(endpoint.served, query)?;
     let timeout = query_param(query, "timeoutSeconds")
         .and_then(|t| t.parse::<u64>().ok())
         .map(Duration::from_secs)
         .unwrap_or(DEFAULT_WATCH_TIMEOUT);
     let namespace = (!namespace.is_empty()).then_some(namespace);
     let requested = query_param(query, "resourceVersion").unwrap_or_default();
+    let encoder = Arc::new(EventEncoder {
+        resource: endpoint.served,
+        tables,
+        headers_sent: AtomicBool::new(false),
+    });
     let (initial, after) = match requested.as_str() {
         "" | "0" => {
             let listing = store
@@ -324,7 +414,7 @@ async fn watch(
                         served.version
                     ));
                     object["kind"] = json!(served.kind);
-                    event_line("ADDED", &object)
+                    encoder.event("ADDED", object)
                 })
                 .collect();
             (items, Revision(revision))
@@ -348,10 +438,11 @@ async fn watch(
     };
     let live = events.filter_map(move |event| {
         let filter = filter.clone();
+        let encoder = encoder.clone();
         async move {
             match event {
                 Ok(event) => match watch_event(endpoint, &event, filter.as_deref()) {
-                    Ok(Some((kind, object))) => Some(event_line(kind, &object)),
+                    Ok(Some((kind, object))) => Some(encoder.event(kind, object)),
                     Ok(None) => None,
                     Err(error) => Some(event_line("ERROR", &error.to_status())),
                 },
@@ -362,6 +453,28 @@ async fn watch(
     let stream = futures::stream::iter(initial).chain(live);
     let stream = tokio_stream_timeout(stream, timeout);
     Ok(stream_response(stream))
+}
+
+/// Writes the events of one watch: objects as they are, or as one-row
+/// Tables whose column definitions only the first event carries.
+struct EventEncoder {
+    resource: &'static ResourceDescriptor,
+    tables: Option<IncludeObject>,
+    headers_sent: AtomicBool,
+}
+
+impl EventEncoder {
+    fn event(&self, kind: &str, object: Value) -> Bytes {
+        let Some(include) = self.tables else {
+            return event_line(kind, &object);
+        };
+        let meta = TableListMeta::of_object(&object);
+        let mut rendered = table(self.resource, &[object], meta, include, Utc::now());
+        if self.headers_sent.swap(true, Ordering::SeqCst) {
+            strip_headers(&mut rendered);
+        }
+        event_line(kind, &rendered)
+    }
 }
 
 /// Ends the stream after `timeout`.

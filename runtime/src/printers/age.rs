@@ -26,22 +26,29 @@ fn go_zero_time() -> DateTime<Utc> {
 /// for the zero time.
 pub(crate) fn since(value: Option<&Value>, now: DateTime<Utc>) -> String {
     match timestamp(value) {
-        Some(then) => human_duration(now.signed_duration_since(then)),
+        Some(then) => ago(then, now),
         None => "<unknown>".to_owned(),
     }
+}
+
+/// How long before `now` the (non-zero) time `then` was.
+pub(crate) fn ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    human_duration(now.signed_duration_since(then))
 }
 
 /// `duration.HumanDuration`: about two or three significant figures of a
 /// duration ("45s", "3m20s", "10m", "5h3m", "2d3h", "3y45d"). Two seconds
 /// of clock skew still read as "0s"; more is "<invalid>".
-pub fn human_duration(duration: TimeDelta) -> String {
+pub(crate) fn human_duration(duration: TimeDelta) -> String {
     // Go's time.Duration is int64 nanoseconds and saturates on overflow;
     // integer division truncates toward zero there as it does here.
-    let nanos = duration.num_nanoseconds().unwrap_or(if duration < TimeDelta::zero() {
-        i64::MIN
-    } else {
-        i64::MAX
-    });
+    let nanos = duration
+        .num_nanoseconds()
+        .unwrap_or(if duration < TimeDelta::zero() {
+            i64::MIN
+        } else {
+            i64::MAX
+        });
     let seconds = nanos / SECOND;
     if seconds < -1 {
         return "<invalid>".to_owned();
@@ -139,9 +146,15 @@ mod tests {
         assert_eq!(since(Some(&Value::Null), now), "<unknown>");
         assert_eq!(since(Some(&json!("yesterday")), now), "<unknown>");
         assert_eq!(since(Some(&json!(17)), now), "<unknown>");
-        assert_eq!(since(Some(&json!("0001-01-01T00:00:00Z")), now), "<unknown>");
+        assert_eq!(
+            since(Some(&json!("0001-01-01T00:00:00Z")), now),
+            "<unknown>"
+        );
         assert_eq!(since(Some(&json!("2024-05-01T11:56:40Z")), now), "3m20s");
-        assert_eq!(since(Some(&json!("2024-05-01T11:59:59.5+00:00")), now), "0s");
+        assert_eq!(
+            since(Some(&json!("2024-05-01T11:59:59.5+00:00")), now),
+            "0s"
+        );
         assert_eq!(since(Some(&json!("2024-05-01T14:00:00+02:00")), now), "0s");
     }
 }

@@ -92,7 +92,11 @@ pub(crate) fn annotation<'a>(object: &'a Value, key: &str) -> Option<&'a str> {
 /// is absent, which is what upstream's printers put in the cell when they
 /// copy a Go field ("" / 0 / false). A path the schema does not know (none
 /// should; a test checks the overlays) also reads as "".
-pub(crate) fn json_path_cell(resource: &ResourceDescriptor, json_path: &str, object: &Value) -> Value {
+pub(crate) fn json_path_cell(
+    resource: &ResourceDescriptor,
+    json_path: &str,
+    object: &Value,
+) -> Value {
     let path: Vec<&str> = json_path.trim_start_matches('.').split('.').collect();
     match get_path(object, &path) {
         Some(found) => found.clone(),
@@ -146,10 +150,25 @@ mod tests {
             .find(|r| r.group == "apps" && r.plural == "deployments")
             .expect("deployments are served");
         let object = json!({"metadata": {"name": "web"}, "status": {"availableReplicas": 2}});
-        assert_eq!(json_path_cell(deployments, ".metadata.name", &object), json!("web"));
-        assert_eq!(json_path_cell(deployments, ".status.availableReplicas", &object), json!(2));
-        assert_eq!(json_path_cell(deployments, ".status.updatedReplicas", &object), json!(0));
-        assert_eq!(json_path_cell(deployments, ".metadata.namespace", &object), json!(""));
-        assert_eq!(json_path_cell(deployments, ".spec.paused", &object), json!(false));
+        assert_eq!(
+            json_path_cell(deployments, ".metadata.name", &object),
+            json!("web")
+        );
+        assert_eq!(
+            json_path_cell(deployments, ".status.availableReplicas", &object),
+            json!(2)
+        );
+        assert_eq!(
+            json_path_cell(deployments, ".status.updatedReplicas", &object),
+            json!(0)
+        );
+        assert_eq!(
+            json_path_cell(deployments, ".metadata.namespace", &object),
+            json!("")
+        );
+        assert_eq!(
+            json_path_cell(deployments, ".spec.paused", &object),
+            json!(false)
+        );
     }
 }

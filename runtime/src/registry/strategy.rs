@@ -131,10 +131,57 @@ impl Strategy for Secrets {
     }
 }
 
+/// Pods: a new pod is Pending, with the QoS class its resources give it.
+struct Pods;
+impl Strategy for Pods {
+    fn prepare_for_create(&self, object: &mut Value) {
+        object["status"] = json!({"phase": "Pending", "qosClass": qos_class(object)});
+    }
+}
+
+/// Upstream's QoS class: BestEffort without any requests or limits,
+/// Guaranteed when every container limits cpu and memory and requests what
+/// it limits (or nothing), else Burstable.
+fn qos_class(pod: &Value) -> &'static str {
+    let containers: Vec<&Value> = ["containers", "initContainers"]
+        .iter()
+        .filter_map(|field| {
+            pod.pointer(&format!("/spec/{field}"))
+                .and_then(Value::as_array)
+        })
+        .flatten()
+        .collect();
+    let resources = |c: &Value, kind: &str| {
+        c.pointer(&format!("/resources/{kind}"))
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let any = containers
+        .iter()
+        .any(|c| !resources(c, "requests").is_empty() || !resources(c, "limits").is_empty());
+    if !any {
+        return "BestEffort";
+    }
+    let guaranteed = containers.iter().all(|c| {
+        let (requests, limits) = (resources(c, "requests"), resources(c, "limits"));
+        ["cpu", "memory"].iter().all(|r| limits.contains_key(*r))
+            && requests
+                .iter()
+                .all(|(name, value)| limits.get(name) == Some(value))
+    });
+    if guaranteed {
+        "Guaranteed"
+    } else {
+        "Burstable"
+    }
+}
+
 /// The strategy for a resource.
 pub fn for_resource(group: &str, plural: &str) -> &'static dyn Strategy {
     match (group, plural) {
         ("", "namespaces") => &Namespaces,
+        ("", "pods") => &Pods,
         ("", "services") => &Services,
         ("", "secrets") => &Secrets,
         _ => &Generic,
@@ -150,6 +197,21 @@ mod tests {
         let mut secret = json!({"data": {"a": "eA=="}, "stringData": {"b": "hello"}});
         for_resource("", "secrets").prepare_for_create(&mut secret);
         assert_eq!(secret, json!({"data": {"a": "eA==", "b": "aGVsbG8="}}));
+    }
+
+    #[test]
+    fn pods_start_pending_with_their_qos_class() {
+        let mut pod = json!({"spec": {"containers": [{"name": "a", "image": "x"}]}});
+        for_resource("", "pods").prepare_for_create(&mut pod);
+        assert_eq!(
+            pod["status"],
+            json!({"phase": "Pending", "qosClass": "BestEffort"})
+        );
+        let limited = json!({"spec": {"containers": [{"resources": {"limits": {"cpu": "1", "memory": "1Gi"}}}]}});
+        assert_eq!(qos_class(&limited), "Guaranteed");
+        let requested =
+            json!({"spec": {"containers": [{"resources": {"requests": {"cpu": "1"}}}]}});
+        assert_eq!(qos_class(&requested), "Burstable");
     }
 
     #[test]

@@ -1,0 +1,183 @@
+//! HorizontalPodAutoscalers, read in the v2 shape (the storage version; a
+//! v1 object is converted first, so its CPU target and the metrics it
+//! keeps in annotations print as upstream prints the internal version).
+
+use serde_json::Value;
+
+use super::format::quantity;
+use super::value::{array_at, get_path, opt_int, str_at};
+use super::{Cells, Context, Printer};
+
+pub(super) const PRINTERS: &[Printer] = &[Printer {
+    group: "autoscaling",
+    plural: "horizontalpodautoscalers",
+    print: horizontal_pod_autoscaler,
+}];
+
+fn horizontal_pod_autoscaler(object: &Value, _: &Context) -> Cells {
+    let reference = format!(
+        "{}/{}",
+        str_at(object, &["spec", "scaleTargetRef", "kind"]),
+        str_at(object, &["spec", "scaleTargetRef", "name"])
+    );
+    let min_pods = opt_int(object, &["spec", "minReplicas"])
+        .map_or_else(|| "<unset>".to_owned(), |n| n.to_string());
+    Cells::new()
+        .cell("Reference", reference)
+        .cell("Targets", targets(object))
+        .cell("MinPods", min_pods)
+}
+
+/// `formatHPAMetrics`: "current/target" of the first two metrics, then how
+/// many more. A missing quantity prints as Go prints a nil one, "<nil>";
+/// a metric whose source is missing (upstream would dereference nil)
+/// prints the same way instead of failing.
+fn targets(object: &Value) -> String {
+    const MAX: usize = 2;
+    let specs = array_at(object, &["spec", "metrics"]);
+    if specs.is_empty() {
+        return "<none>".to_owned();
+    }
+    let statuses = array_at(object, &["status", "currentMetrics"]);
+    let list: Vec<String> = specs
+        .iter()
+        .enumerate()
+        .map(|(i, spec)| metric(spec, statuses.get(i)))
+        .collect();
+    let shown = list
+        .iter()
+        .take(MAX)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if list.len() > MAX {
+        format!("{shown} + {} more...", list.len() - MAX)
+    } else {
+        shown
+    }
+}
+
+/// One metric as "current/target": prefixed by the resource name for
+/// (container) resource metrics, suffixed " (avg)" for averaged object and
+/// external metrics, "<unknown>" for a current value the status at the
+/// same index does not report.
+fn metric(spec: &Value, status: Option<&Value>) -> String {
+    let source = match str_at(spec, &["type"]) {
+        "External" => "external",
+        "Pods" => "pods",
+        "Object" => "object",
+        "Resource" => "resource",
+        "ContainerResource" => "containerResource",
+        _ => return "<unknown type>".to_owned(),
+    };
+    let target = get_path(spec, &[source, "target"]).unwrap_or(&Value::Null);
+    let reported = status.and_then(|s| get_path(s, &[source]));
+    let current =
+        |field: &str| reported.map_or_else(unknown, |r| quantity(r, &["current", field], "<nil>"));
+    let averaged = get_path(target, &["averageValue"]).is_some();
+    let target_of = |field: &str| quantity(target, &[field], "<nil>");
+    match source {
+        "pods" => format!("{}/{}", current("averageValue"), target_of("averageValue")),
+        "external" | "object" if averaged => {
+            let current = reported
+                .filter(|r| get_path(r, &["current", "averageValue"]).is_some())
+                .map_or_else(unknown, |r| {
+                    quantity(r, &["current", "averageValue"], "<nil>")
+                });
+            format!("{current}/{} (avg)", target_of("averageValue"))
+        }
+        "external" | "object" => format!("{}/{}", current("value"), target_of("value")),
+        _ => {
+            let name = str_at(spec, &[source, "name"]);
+            if averaged {
+                return format!(
+                    "{name}: {}/{}",
+                    current("averageValue"),
+                    target_of("averageValue")
+                );
+            }
+            let current = reported
+                .and_then(|r| opt_int(r, &["current", "averageUtilization"]))
+                .map_or_else(unknown, |percent| format!("{percent}%"));
+            let target = opt_int(target, &["averageUtilization"])
+                .map_or_else(|| "<auto>".to_owned(), |percent| format!("{percent}%"));
+            format!("{name}: {current}/{target}")
+        }
+    }
+}
+
+fn unknown() -> String {
+    "<unknown>".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::printers::tests::{cells_of, cells_of_version};
+
+    #[test]
+    fn v2_autoscaler_with_several_metrics() {
+        let hpa = json!({
+            "metadata": {"name": "web", "creationTimestamp": "2024-05-01T11:00:00Z"},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                "minReplicas": 2, "maxReplicas": 10, "metrics": [
+                    {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}},
+                    {"type": "Resource", "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": "500Mi"}}},
+                    {"type": "Pods", "pods": {"metric": {"name": "qps"}, "target": {"type": "AverageValue", "averageValue": "1k"}}},
+                ]},
+            "status": {"currentReplicas": 3, "currentMetrics": [
+                {"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": 45, "averageValue": "450m"}}},
+            ]},
+        });
+        assert_eq!(
+            cells_of("autoscaling", "horizontalpodautoscalers", hpa),
+            vec![
+                json!("web"),
+                json!("Deployment/web"),
+                json!("cpu: 45%/80%, memory: <unknown>/500Mi + 1 more..."),
+                json!("2"),
+                json!(10),
+                json!(3),
+                json!("60m"),
+            ]
+        );
+    }
+
+    #[test]
+    fn object_and_external_metrics() {
+        let hpa = json!({"metadata": {"name": "q"}, "spec": {"maxReplicas": 4, "metrics": [
+            {"type": "External", "external": {"metric": {"name": "queue"}, "target": {"type": "AverageValue", "averageValue": "30"}}},
+            {"type": "Object", "object": {"metric": {"name": "rps"}, "target": {"type": "Value", "value": "2k"}}}]},
+            "status": {"currentMetrics": [
+                {"type": "External", "external": {"current": {"averageValue": "12"}}},
+                {"type": "Object", "object": {"current": {"value": "1500"}}}]}});
+        let row = cells_of("autoscaling", "horizontalpodautoscalers", hpa);
+        assert_eq!(row[2..4], [json!("12/30 (avg), 1500/2k"), json!("<unset>")]);
+    }
+
+    #[test]
+    fn v1_autoscaler_prints_its_cpu_target() {
+        let hpa = json!({"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "old"},
+            "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "old"}, "minReplicas": 1, "maxReplicas": 5,
+                     "targetCPUUtilizationPercentage": 70},
+            "status": {"currentReplicas": 1, "desiredReplicas": 1, "currentCPUUtilizationPercentage": 12}});
+        let row = cells_of_version("autoscaling", "v1", "horizontalpodautoscalers", hpa);
+        assert_eq!(
+            row[1..6],
+            [
+                json!("Deployment/old"),
+                json!("cpu: 12%/70%"),
+                json!("1"),
+                json!(5),
+                json!(1)
+            ]
+        );
+        let none = json!({"metadata": {"name": "n"}, "spec": {"metrics": []}});
+        assert_eq!(
+            cells_of("autoscaling", "horizontalpodautoscalers", none)[2],
+            json!("<none>")
+        );
+    }
+}
