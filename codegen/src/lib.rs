@@ -80,13 +80,14 @@ pub fn load_model(options: &Options) -> Result<model::Model> {
         definitions: swagger.definitions,
         groups: Vec::new(),
         upstream_openapi,
+        protos,
     };
     own_groups::add_all(&mut model, &options.specs_dir.join("groups"))?;
     for def in model.definitions.values_mut() {
         if let schema::SchemaKind::Object { properties, .. } = &def.schema.kind {
             def.proto_fields = properties
                 .keys()
-                .filter_map(|p| Some((p.clone(), protos.field_path(&def.name, p)?)))
+                .filter_map(|p| Some((p.clone(), model.protos.field_path(&def.name, p)?)))
                 .collect();
         }
     }

@@ -156,6 +156,8 @@ pub struct Model {
     /// Upstream's swagger.json as read: the OpenAPI documents serve it as
     /// is, without the overlays applied to `definitions`.
     pub upstream_openapi: serde_json::Value,
+    /// Every upstream proto message, for the protobuf table.
+    pub protos: crate::proto::ProtoIndex,
 }
 
 impl Model {

@@ -88,6 +88,24 @@ impl ProtoIndex {
         self.messages.len()
     }
 
+    /// The full proto name of the message a swagger definition is the JSON form of
+    /// (`io.k8s.api.apps.v1.Deployment` -> `api.apps.v1.Deployment`), if there is one.
+    pub fn definition_message(&self, definition: &str) -> Option<String> {
+        let name = message_name(definition);
+        self.messages.contains_key(&name).then_some(name)
+    }
+
+    /// The fields of the message with full proto name `name`, in declaration order.
+    pub fn message(&self, name: &str) -> Option<&[ProtoField]> {
+        self.messages.get(name).map(Vec::as_slice)
+    }
+
+    /// The full name of the message a field of `scope` refers to by `type_name`, resolved as
+    /// protoc resolves it; `None` for scalar types and unknown names.
+    pub fn resolve_type(&self, scope: &str, type_name: &str) -> Option<String> {
+        self.resolve(scope, type_name)
+    }
+
     fn path_in(&self, message: &str, json_field: &str, depth: usize) -> Option<Vec<u32>> {
         let fields = self.messages.get(message)?;
         if let Some(f) = direct(fields, json_field) {

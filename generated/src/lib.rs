@@ -32,6 +32,8 @@ mod schemas;
 #[rustfmt::skip]
 pub mod openapi;
 #[rustfmt::skip]
+pub mod protobuf;
+#[rustfmt::skip]
 pub mod support;
 pub use resources::{GROUPS, RESOURCES};
 pub use schemas::{DEFINITIONS, SCHEMAS, definition};

@@ -84,6 +84,11 @@ fn create_get_label_delete() {
         "Always"
     );
     assert_eq!(deploy["spec"]["revisionHistoryLimit"], 10);
+    // Hand-written defaulters: the pull policy follows the image tag.
+    assert_eq!(
+        deploy["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"],
+        "IfNotPresent"
+    );
 
     server.kubectl_ok(&["label", "configmap", "web", "tier=front"]);
     let labels = server.kubectl_ok(&[
@@ -313,4 +318,60 @@ fn kubectl_get_prints_server_side_tables_and_filters_by_selectors() {
     );
     let bad = server.kubectl(&["get", "pods", "-l", "a in b"]);
     assert!(!bad.status.success());
+}
+
+#[test]
+fn kubectl_imperative_creates_send_protobuf() {
+    let server = TestServer::start(&["--storage=memory"]);
+    server.kubectl_ok(&[
+        "create",
+        "configmap",
+        "settings",
+        "--from-literal=mode=fast",
+    ]);
+    server.kubectl_ok(&[
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx:1.27",
+        "--replicas=2",
+    ]);
+    server.kubectl_ok(&["create", "namespace", "team"]);
+    server.kubectl_ok(&[
+        "create",
+        "secret",
+        "generic",
+        "token",
+        "--from-literal=key=value",
+    ]);
+    server.kubectl_ok(&["create", "service", "clusterip", "web", "--tcp=80:8080"]);
+    server.kubectl_ok(&["create", "job", "once", "--image=busybox"]);
+
+    let data = server.kubectl_ok(&[
+        "get",
+        "configmap",
+        "settings",
+        "-o",
+        "jsonpath={.data.mode}",
+    ]);
+    assert_eq!(data, "fast");
+    let deploy: Value =
+        serde_json::from_str(&server.kubectl_ok(&["get", "deploy", "web", "-o", "json"])).unwrap();
+    assert_eq!(deploy["spec"]["replicas"], 2);
+    // Empty strings Go writes into protobuf bodies count as unset, so defaults apply.
+    assert_eq!(
+        deploy["spec"]["template"]["spec"]["restartPolicy"],
+        "Always"
+    );
+    assert_eq!(deploy["spec"]["strategy"]["type"], "RollingUpdate");
+    let secret = server.kubectl_ok(&["get", "secret", "token", "-o", "jsonpath={.data.key}"]);
+    assert_eq!(secret, "dmFsdWU=");
+    let target = server.kubectl_ok(&[
+        "get",
+        "service",
+        "web",
+        "-o",
+        "jsonpath={.spec.ports[0].targetPort}",
+    ]);
+    assert_eq!(target, "8080");
 }

@@ -3,6 +3,7 @@
 mod conversions;
 mod names;
 mod openapi;
+mod protobuf;
 mod resources;
 mod schemas;
 mod types;
@@ -35,6 +36,7 @@ const SUPPORT: &[(&str, &str)] = &[
         include_str!("../../support/int_or_string.rs"),
     ),
     ("meta", include_str!("../../support/meta.rs")),
+    ("protobuf", include_str!("../../support/protobuf.rs")),
     ("quantity", include_str!("../../support/quantity.rs")),
     ("raw", include_str!("../../support/raw.rs")),
     ("schema", include_str!("../../support/schema.rs")),
@@ -63,6 +65,10 @@ pub fn files(model: &Model) -> Result<Files> {
     files.insert(
         "src/resources.rs".into(),
         format(resources::tokens(model, &table.ids))?,
+    );
+    files.insert(
+        "src/protobuf.rs".into(),
+        format(protobuf::Table::new(model)?.tokens()?)?,
     );
 
     let support_mods = SUPPORT.iter().map(|(name, _)| names::ident(name));
@@ -107,6 +113,8 @@ pub fn files(model: &Model) -> Result<Files> {
         mod schemas;
         #[rustfmt::skip]
         pub mod openapi;
+        #[rustfmt::skip]
+        pub mod protobuf;
         #[rustfmt::skip]
         pub mod support;
 

@@ -6,6 +6,7 @@ pub mod field_error;
 pub mod float64;
 pub mod int_or_string;
 pub mod meta;
+pub mod protobuf;
 pub mod quantity;
 pub mod raw;
 pub mod schema;

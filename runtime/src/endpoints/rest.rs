@@ -14,9 +14,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use futures::StreamExt;
+use generated::SCHEMAS;
 use generated::support::meta::{ResourceDescriptor, Verb};
+use generated::support::schema::SchemaId;
 use serde_json::{Value, json};
 
+use crate::codec::protobuf;
 use crate::pipeline::request_info::{RequestInfo, query_param};
 use crate::printers::{IncludeObject, TableListMeta, strip_headers, table};
 use crate::registry::store::{
@@ -158,12 +161,12 @@ async fn serve(
             watch(store, endpoint, namespace, query, tables).await
         }
         Verb::Create => {
-            let object = json_body(headers, &body)?;
+            let object = json_body(served, headers, &body)?;
             let created = store.create(endpoint, namespace, object, dry_run).await?;
             Ok((StatusCode::CREATED, json_response(&created)).into_response())
         }
         Verb::Update => {
-            let object = json_body(headers, &body)?;
+            let object = json_body(served, headers, &body)?;
             ok(store
                 .update(endpoint, namespace, name, object, target, dry_run)
                 .await?)
@@ -296,18 +299,65 @@ fn content_type(headers: &HeaderMap) -> String {
         .to_ascii_lowercase()
 }
 
-fn json_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
-    let content_type = content_type(headers);
-    if !content_type.is_empty() && content_type != "application/json" && content_type != "*/*" {
-        return Err(ApiError::unsupported_media_type(format!(
-            "the body of the request was in an unknown format - accepted media types include: application/json (got {content_type:?})"
-        )));
+fn json_body(
+    resource: &ResourceDescriptor,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    match content_type(headers).as_str() {
+        "" | "application/json" | "*/*" => serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the body of the request could not be decoded as JSON: {e}"
+            ))
+        }),
+        // client-go's typed clients (kubectl create deployment, ...) send protobuf.
+        protobuf::MEDIA_TYPE => {
+            let mut object = protobuf::decode(body)
+                .map(|decoded| decoded.object)
+                .map_err(|e| {
+                    ApiError::bad_request(format!(
+                        "the body of the request could not be decoded: {e}"
+                    ))
+                })?;
+            drop_empty_strings(resource.schema, &mut object);
+            Ok(object)
+        }
+        other => Err(ApiError::unsupported_media_type(format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf (got {other:?})"
+        ))),
     }
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::bad_request(format!(
-            "the body of the request could not be decoded as JSON: {e}"
-        ))
-    })
+}
+
+/// Go writes every string field of a struct into protobuf, set or not, where
+/// its JSON would omit the empty ones; an empty string in a declared
+/// property of a protobuf body therefore means "unset" (so that defaulting
+/// and enum validation see what a JSON client would have sent). Map values
+/// and list items are data and stay.
+fn drop_empty_strings(root: SchemaId, value: &mut Value) {
+    let node = SCHEMAS.get(root);
+    match value {
+        Value::Object(object) if !node.properties.is_empty() => {
+            object.retain(|name, v| !(v.as_str() == Some("") && node.property(name).is_some()));
+            for (name, v) in object.iter_mut() {
+                if let Some(child) = node.property(name) {
+                    drop_empty_strings(child, v);
+                }
+            }
+        }
+        Value::Object(object) => {
+            if let Some(values) = node.additional_properties {
+                object
+                    .values_mut()
+                    .for_each(|v| drop_empty_strings(values, v));
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item) = node.items {
+                items.iter_mut().for_each(|v| drop_empty_strings(item, v));
+            }
+        }
+        _ => {}
+    }
 }
 
 fn dry_run(query: Option<&str>) -> Result<bool, ApiError> {

@@ -1,6 +1,7 @@
 //! The resources the server serves, and the one generic store that serves
 //! all of them (`store`), asking each kind's strategy only what differs.
 
+pub mod defaulters;
 pub mod keys;
 pub mod object;
 pub mod store;

@@ -435,6 +435,7 @@ impl Store {
     /// Defaults, then validation: schema, name, and the kind's own rules.
     fn admit(&self, endpoint: Endpoint, object: &mut Value, name: &str) -> Result<(), ApiError> {
         let served = endpoint.served;
+        super::defaulters::apply(served.group, served.plural, object);
         apply_defaults(&SCHEMAS, served.schema, object);
         let strategy = strategy::for_resource(served.group, served.plural);
         let mut errors = validate_name(name, strategy.dns_label_names());
