@@ -2,11 +2,13 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Parser;
 use runtime::config::{Config, StorageKind};
 use runtime::server::Server;
 use runtime::storage::Storage;
+use runtime::storage::embedded::{EmbeddedStore, spawn_compactor};
 use runtime::storage::etcd::{EtcdConfig, EtcdStore};
 use runtime::storage::memory::MemoryStore;
 
@@ -15,7 +17,13 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(config.log_filter())),
+                // The storage engine's own progress notes are too chatty for info.
+                .unwrap_or_else(|_| {
+                    tracing_subscriber::EnvFilter::new(format!(
+                        "{},fjall=warn,lsm_tree=warn",
+                        config.log_filter()
+                    ))
+                }),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -67,7 +75,14 @@ async fn open_storage(config: &Config) -> anyhow::Result<Arc<dyn Storage>> {
     match config.storage {
         StorageKind::Memory => Ok(Arc::new(MemoryStore::new())),
         StorageKind::Embedded => {
-            anyhow::bail!("the embedded store is not available yet; use --storage=memory")
+            let dir = config.data_dir.join("store");
+            let store = tokio::task::spawn_blocking(move || EmbeddedStore::open(&dir))
+                .await
+                .map_err(|e| anyhow::anyhow!("opening the embedded store: {e}"))??;
+            let store = Arc::new(store);
+            // Upstream compacts history every five minutes.
+            spawn_compactor(store.clone(), Duration::from_secs(300));
+            Ok(store)
         }
     }
 }

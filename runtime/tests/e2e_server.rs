@@ -124,3 +124,36 @@ fn requests_without_accepted_credentials_are_unauthorized() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("Unauthorized"), "{stderr}");
 }
+
+#[test]
+fn the_embedded_store_is_the_default_and_survives_a_restart() {
+    let server = TestServer::start(&[]);
+    server.kubectl_ok(&["create", "configmap", "kept", "--from-literal=a=b"]);
+    let before = server.kubectl_ok(&[
+        "get",
+        "configmap",
+        "kept",
+        "-o",
+        "jsonpath={.metadata.resourceVersion}",
+    ]);
+    let data_dir = server.kill();
+
+    let server = TestServer::start_in(data_dir, &[]);
+    let after = server.kubectl_ok(&[
+        "get",
+        "configmap",
+        "kept",
+        "-o",
+        "jsonpath={.metadata.resourceVersion} {.data.a}",
+    ]);
+    assert_eq!(after, format!("{before} b"));
+    server.kubectl_ok(&["create", "configmap", "next"]);
+    let next = server.kubectl_ok(&[
+        "get",
+        "configmap",
+        "next",
+        "-o",
+        "jsonpath={.metadata.resourceVersion}",
+    ]);
+    assert!(next.parse::<u64>().unwrap() > before.parse::<u64>().unwrap());
+}

@@ -15,6 +15,7 @@
 //! `storage::conformance`.
 
 pub mod conformance;
+pub mod embedded;
 pub mod etcd;
 pub mod memory;
 

@@ -17,9 +17,16 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Starts the server with an in-memory store and waits until `/readyz` answers ok.
+    /// Starts the server in a new data directory and waits until `/readyz` answers ok.
     pub fn start(extra_args: &[&str]) -> TestServer {
-        let data_dir = tempfile::tempdir().expect("a temporary data directory");
+        TestServer::start_in(
+            tempfile::tempdir().expect("a temporary data directory"),
+            extra_args,
+        )
+    }
+
+    /// Starts the server on an existing data directory (a restart).
+    pub fn start_in(data_dir: tempfile::TempDir, extra_args: &[&str]) -> TestServer {
         let kubeconfig = data_dir.path().join("admin.kubeconfig");
         let mut child = Command::new(env!("CARGO_BIN_EXE_ferrokube"))
             .arg("--secure-port=0")
@@ -89,6 +96,16 @@ impl TestServer {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).expect("kubectl prints UTF-8")
+    }
+}
+
+impl TestServer {
+    /// Kills the server and hands back its data directory for a restart.
+    pub fn kill(mut self) -> tempfile::TempDir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let placeholder = tempfile::tempdir().expect("a temporary directory");
+        std::mem::replace(&mut self.data_dir, placeholder)
     }
 }
 
