@@ -4,7 +4,11 @@
 //!   specs, or with `--check` fails when it is stale.
 //! - `test` installs what the test suite needs when it is missing, then runs
 //!   the whole suite; the README and `.ci/run` call this.
+//! - `bench [SUITE...] [--quick|--full] [--repeats N] [--no-build]` runs the
+//!   performance benchmark against the release binaries and writes
+//!   `bench/results/<UTC date-time>.json`; never part of `test`.
 
+mod bench;
 mod test;
 
 use std::path::{Path, PathBuf};
@@ -27,11 +31,14 @@ fn run(args: Vec<String>) -> Result<()> {
     match args.first().map(String::as_str) {
         Some("regenerate") => regenerate(&root, &args[1..]),
         Some("test") => test::run(&root, &args[1..]),
+        Some("bench") => bench::run(&root, &args[1..]),
         _ => bail!(
             "usage: cargo xtask <command>\n\n\
              commands:\n  \
              regenerate [--check] [--upstream DIR]   rewrite generated/ (or check that it is current)\n  \
-             test [ARGS...]                          install test prerequisites and run the whole suite"
+             test [ARGS...]                          install test prerequisites and run the whole suite\n  \
+             bench [SUITE...] [--full] [--repeats N]  benchmark the release build against raw etcd\n    \
+             (SUITE: storage, api, list, watch, startup or all; --no-build reuses the binaries)"
         ),
     }
 }

@@ -59,7 +59,7 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
 
 /// Makes sure every program in [`PREREQUISITES`] is on PATH, installing
 /// the missing ones with apt-get (through sudo unless running as root).
-fn install_prerequisites() -> Result<()> {
+pub(crate) fn install_prerequisites() -> Result<()> {
     let missing: Vec<&Prerequisite> = PREREQUISITES.iter().filter(|p| !present(p)).collect();
     if missing.is_empty() {
         return Ok(());
@@ -171,7 +171,7 @@ fn is_executable(path: &Path) -> bool {
         .unwrap_or(false)
 }
 
-fn cargo(root: &Path, args: &[&str]) -> Result<()> {
+pub(crate) fn cargo(root: &Path, args: &[&str]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = Command::new(&cargo)
         .args(args)
