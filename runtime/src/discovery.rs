@@ -13,6 +13,8 @@ use generated::apimachinery::pkg::apis::meta::v1::{
 };
 use generated::support::meta::{GroupDescriptor, ResourceDescriptor};
 use generated::{GROUPS, RESOURCES};
+
+use crate::registry::object::api_version;
 use serde_json::{Value, json};
 
 /// Whether a (group, version) is served.
@@ -106,7 +108,7 @@ pub fn resource_list(group: &str, version: &str, enabled: Enabled) -> Option<API
     Some(APIResourceList {
         api_version: (!group.is_empty()).then(|| "v1".into()),
         kind: Some("APIResourceList".into()),
-        group_version: group_version(group, version),
+        group_version: api_version(group, version),
         resources,
     })
 }
@@ -200,7 +202,7 @@ fn api_group(group: &GroupDescriptor, enabled: Enabled) -> Option<APIGroup> {
         .iter()
         .filter(|v| enabled(group.name, v))
         .map(|v| GroupVersionForDiscovery {
-            group_version: group_version(group.name, v),
+            group_version: api_version(group.name, v),
             version: v.to_string(),
         })
         .collect();
@@ -222,14 +224,6 @@ fn core_group() -> &'static GroupDescriptor {
 
 fn named_groups() -> impl Iterator<Item = &'static GroupDescriptor> {
     GROUPS.iter().filter(|g| !g.name.is_empty())
-}
-
-fn group_version(group: &str, version: &str) -> String {
-    if group.is_empty() {
-        version.to_owned()
-    } else {
-        format!("{group}/{version}")
-    }
 }
 
 fn non_empty(items: &[&str]) -> Option<Vec<String>> {

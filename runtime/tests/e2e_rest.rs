@@ -182,14 +182,6 @@ fn errors_read_like_upstream() {
 fn lists_come_in_pages_and_deleted_namespaces_terminate() {
     let server = TestServer::start(&["--storage=memory"]);
     for i in 0..7 {
-        server.kubectl_ok(&[
-            "create",
-            "namespace",
-            &format!("team-{i}"),
-            "--dry-run=client",
-            "-o",
-            "name",
-        ]);
         let out = apply_stdin(
             &server,
             "create",
