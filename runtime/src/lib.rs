@@ -13,6 +13,7 @@ pub mod discovery;
 pub mod endpoints;
 pub mod kubeconfig;
 pub mod metrics;
+pub mod patch;
 pub mod pipeline;
 pub mod pki;
 pub mod printers;

@@ -2,6 +2,8 @@
 
 pub mod discovery;
 pub mod health;
+pub mod media;
 pub mod openapi;
 pub mod rest;
 pub mod version;
+pub mod watch;

@@ -327,24 +327,23 @@ impl Store {
         from_storage(endpoint, stored, Some(kv.mod_revision))
     }
 
-    /// `PATCH` with a JSON merge patch (RFC 7386), retried on conflicts
-    /// unless the patch itself names a resourceVersion.
-    pub async fn merge_patch(
+    /// `PATCH`: `apply` turns the current object into the new one (a merge
+    /// patch, a JSON patch, ...); the result is written as an update, read
+    /// again and re-patched on conflicts unless the patch itself names a
+    /// resourceVersion (`pinned`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn patch(
         &self,
         endpoint: Endpoint,
         namespace: &str,
         name: &str,
-        patch: &Value,
+        apply: &(dyn Fn(Value) -> Result<Value, ApiError> + Send + Sync),
+        pinned: bool,
         target: WriteTarget,
         dry_run: bool,
     ) -> Result<Value, ApiError> {
-        if !patch.is_object() {
-            return Err(ApiError::bad_request("the patch must be a JSON object"));
-        }
-        let pinned = patch.pointer("/metadata/resourceVersion").is_some();
         loop {
-            let mut object = self.get(endpoint, namespace, name).await?;
-            merge_patch(&mut object, patch);
+            let object = apply(self.get(endpoint, namespace, name).await?)?;
             match self
                 .update(endpoint, namespace, name, object, target, dry_run)
                 .await
@@ -586,25 +585,6 @@ fn is_deleting(object: &Value) -> bool {
     !meta_str(object, "deletionTimestamp").is_empty()
 }
 
-/// RFC 7386: objects merge key by key, `null` removes, anything else replaces.
-pub fn merge_patch(target: &mut Value, patch: &Value) {
-    let Value::Object(patch) = patch else {
-        *target = patch.clone();
-        return;
-    };
-    if !target.is_object() {
-        *target = json!({});
-    }
-    let object = target.as_object_mut().expect("made an object above");
-    for (key, value) in patch {
-        if value.is_null() {
-            object.remove(key);
-        } else {
-            merge_patch(object.entry(key.clone()).or_insert(Value::Null), value);
-        }
-    }
-}
-
 /// A stored object in the served version, with its resourceVersion.
 fn decode(endpoint: Endpoint, bytes: &[u8], revision: Revision) -> Result<Value, ApiError> {
     let stored: Value = serde_json::from_slice(bytes)
@@ -785,16 +765,6 @@ pub fn watch_event(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn merge_patch_follows_rfc_7386() {
-        let mut target = json!({"a": "b", "c": {"d": "e", "f": "g"}});
-        merge_patch(&mut target, &json!({"a": "z", "c": {"f": null}}));
-        assert_eq!(target, json!({"a": "z", "c": {"d": "e"}}));
-        let mut target = json!({"a": [1, 2]});
-        merge_patch(&mut target, &json!({"a": [3]}));
-        assert_eq!(target, json!({"a": [3]}));
-    }
 
     #[test]
     fn continue_tokens_round_trip_and_stay_in_their_prefix() {

@@ -1,0 +1,135 @@
+//! Media types: what a request body is decoded from, what an answer is
+//! encoded as, and whether the client asked for a Table.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use generated::SCHEMAS;
+use generated::support::meta::ResourceDescriptor;
+use generated::support::schema::SchemaId;
+use serde_json::Value;
+
+use crate::codec::protobuf;
+use crate::pipeline::request_info::query_param;
+use crate::printers::IncludeObject;
+use crate::status::ApiError;
+
+pub fn ok(object: Value) -> Result<Response, ApiError> {
+    Ok(json_response(&object).into_response())
+}
+
+pub fn json_response(object: &Value) -> Response {
+    let mut response = object.to_string().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// The media type of a Table answer.
+pub const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io";
+
+/// Whether the client asks for a Table (`kubectl get` does), and what each
+/// row should carry.
+pub fn as_table(
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<Option<IncludeObject>, ApiError> {
+    let wants = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|media| {
+            let params: Vec<&str> = media.split(';').map(str::trim).collect();
+            params.first() == Some(&"application/json")
+                && params.contains(&"as=Table")
+                && params.contains(&"g=meta.k8s.io")
+                && (params.contains(&"v=v1") || params.contains(&"v=v1beta1"))
+        });
+    if !wants {
+        return Ok(None);
+    }
+    IncludeObject::from_query(query_param(query, "includeObject").as_deref())
+        .map(Some)
+        .map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+pub fn table_response(table: &Value) -> Response {
+    let mut response = table.to_string().into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(TABLE));
+    response
+}
+
+pub fn content_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
+pub fn json_body(
+    resource: &ResourceDescriptor,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Value, ApiError> {
+    match content_type(headers).as_str() {
+        "" | "application/json" | "*/*" => serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(format!(
+                "the body of the request could not be decoded as JSON: {e}"
+            ))
+        }),
+        // client-go's typed clients (kubectl create deployment, ...) send protobuf.
+        protobuf::MEDIA_TYPE => {
+            let mut object = protobuf::decode(body)
+                .map(|decoded| decoded.object)
+                .map_err(|e| {
+                    ApiError::bad_request(format!(
+                        "the body of the request could not be decoded: {e}"
+                    ))
+                })?;
+            drop_empty_strings(resource.schema, &mut object);
+            Ok(object)
+        }
+        other => Err(ApiError::unsupported_media_type(format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf (got {other:?})"
+        ))),
+    }
+}
+
+/// Go writes every string field of a struct into protobuf, set or not, where
+/// its JSON would omit the empty ones; an empty string in a declared
+/// property of a protobuf body therefore means "unset" (so that defaulting
+/// and enum validation see what a JSON client would have sent). Map values
+/// and list items are data and stay.
+fn drop_empty_strings(root: SchemaId, value: &mut Value) {
+    let node = SCHEMAS.get(root);
+    match value {
+        Value::Object(object) if !node.properties.is_empty() => {
+            object.retain(|name, v| !(v.as_str() == Some("") && node.property(name).is_some()));
+            for (name, v) in object.iter_mut() {
+                if let Some(child) = node.property(name) {
+                    drop_empty_strings(child, v);
+                }
+            }
+        }
+        Value::Object(object) => {
+            if let Some(values) = node.additional_properties {
+                object
+                    .values_mut()
+                    .for_each(|v| drop_empty_strings(values, v));
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item) = node.items {
+                items.iter_mut().for_each(|v| drop_empty_strings(item, v));
+            }
+        }
+        _ => {}
+    }
+}
