@@ -135,6 +135,11 @@ impl ApiError {
         )
     }
 
+    /// 406: the `Accept` header names nothing ferrokube can write.
+    pub fn not_acceptable(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_ACCEPTABLE, "NotAcceptable", message)
+    }
+
     /// 405: the resource exists but does not support the verb.
     pub fn method_not_allowed(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", message)

@@ -8,6 +8,7 @@ use generated::support::meta::ResourceDescriptor;
 use generated::support::schema::SchemaId;
 use serde_json::Value;
 
+use super::negotiate;
 use crate::codec::protobuf;
 use crate::pipeline::request_info::query_param;
 use crate::printers::IncludeObject;
@@ -84,6 +85,7 @@ pub fn json_body(
                 "the body of the request could not be decoded as JSON: {e}"
             ))
         }),
+        negotiate::YAML => negotiate::decode_yaml(body),
         // client-go's typed clients (kubectl create deployment, ...) send protobuf.
         protobuf::MEDIA_TYPE => {
             let mut object = protobuf::decode(body)
@@ -97,7 +99,7 @@ pub fn json_body(
             Ok(object)
         }
         other => Err(ApiError::unsupported_media_type(format!(
-            "the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf (got {other:?})"
+            "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {other:?})"
         ))),
     }
 }

@@ -3,6 +3,7 @@
 pub mod discovery;
 pub mod health;
 pub mod media;
+pub mod negotiate;
 pub mod openapi;
 pub mod rest;
 pub mod version;

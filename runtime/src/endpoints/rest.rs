@@ -14,7 +14,7 @@ use generated::support::meta::{ResourceDescriptor, Verb};
 use serde_json::{Value, json};
 
 use super::media::{as_table, content_type, json_body, json_response, ok, table_response};
-use super::watch;
+use super::{negotiate, watch};
 use crate::patch::{self, PatchType};
 use crate::pipeline::request_info::{RequestInfo, query_param};
 use crate::printers::{TableListMeta, table};
@@ -37,10 +37,18 @@ pub async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match serve(&state, &info, query.as_deref(), &headers, body).await {
+    let negotiated = match negotiate::negotiate(&headers) {
+        Ok(negotiated) => negotiated,
+        Err(error) => return error.into_response(),
+    };
+    let response = match serve(&state, &info, query.as_deref(), &headers, body).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
+    };
+    if info.verb == "watch" {
+        return response;
     }
+    negotiate::transcode(response, negotiated).await
 }
 
 async fn serve(
