@@ -189,3 +189,47 @@ async fn metadata_only_lists_and_unacceptable_types() {
     let status_object: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(status_object["reason"], "UnsupportedMediaType");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aggregated_discovery_revalidates_with_etags() {
+    let server = TestServer::start(&["--storage=memory"]);
+    let client = client(&server).await;
+    let v2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+    let request = |accept: &'static str, etag: Option<String>| {
+        let mut builder = Request::builder()
+            .uri("/apis")
+            .header(header::ACCEPT, accept);
+        if let Some(etag) = etag {
+            builder = builder.header(header::IF_NONE_MATCH, etag);
+        }
+        builder.body(kube::client::Body::empty()).unwrap()
+    };
+    let first = client.send(request(v2, None)).await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()[header::CONTENT_TYPE], v2);
+    let etag = first.headers()[header::ETAG].to_str().unwrap().to_owned();
+    assert!(etag.starts_with('"') && etag.len() == 130, "{etag}");
+
+    let again = client.send(request(v2, Some(etag.clone()))).await.unwrap();
+    assert_eq!(again.status(), 304);
+
+    let stale = client
+        .send(request(v2, Some("\"0\"".to_owned())))
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 200);
+
+    // Clients that only know v2beta1 get that version of the same document.
+    let beta = client
+        .send(request(
+            "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList",
+            None,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(beta.status(), 200);
+    let body = beta.into_body().collect().await.unwrap().to_bytes();
+    let document: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(document["apiVersion"], "apidiscovery.k8s.io/v2beta1");
+    assert_eq!(document["kind"], "APIGroupDiscoveryList");
+}

@@ -6,15 +6,17 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha512};
 
 use crate::discovery;
 use crate::runtime_config::ServedVersions;
 use crate::status::ApiError;
 
-/// The media type of the aggregated discovery document.
-const AGGREGATED: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+/// The aggregated discovery versions a client may ask for, preferred first.
+const AGGREGATED_VERSIONS: [&str; 2] = ["v2", "v2beta1"];
 
 /// What discovery needs to know about the running server.
 pub struct DiscoveryState {
@@ -29,34 +31,65 @@ impl DiscoveryState {
     }
 }
 
-/// Whether the client accepts the aggregated v2 form.
-fn wants_aggregated(headers: &HeaderMap) -> bool {
+/// The aggregated discovery version the client accepts first (kubectl asks
+/// for v2, then v2beta1, then the plain documents), if any.
+fn wants_aggregated(headers: &HeaderMap) -> Option<&'static str> {
     headers
         .get_all(header::ACCEPT)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .any(|media| {
+        .find_map(|media| {
             let params: Vec<&str> = media.split(';').map(str::trim).collect();
-            params.first() == Some(&"application/json")
+            let aggregated = params.first() == Some(&"application/json")
                 && params.contains(&"g=apidiscovery.k8s.io")
-                && params.contains(&"v=v2")
-                && params.contains(&"as=APIGroupDiscoveryList")
+                && params.contains(&"as=APIGroupDiscoveryList");
+            AGGREGATED_VERSIONS
+                .into_iter()
+                .find(|v| aggregated && params.contains(&format!("v={v}").as_str()))
         })
 }
 
-fn aggregated(document: serde_json::Value) -> Response {
-    let mut response = Json(document).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(AGGREGATED));
+/// The aggregated document in the asked version, with upstream's ETag (the
+/// SHA-512 of the body) so that clients revalidate with `If-None-Match`.
+fn aggregated(mut document: Value, version: &str, headers: &HeaderMap) -> Response {
+    document["apiVersion"] = json!(format!("apidiscovery.k8s.io/{version}"));
+    let body = document.to_string();
+    let etag: String = Sha512::digest(body.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    let quoted = format!("\"{etag}\"");
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == quoted));
+    let mut response = if matches {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        body.into_response()
+    };
+    let media =
+        format!("application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList");
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&media) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&quoted) {
+        headers.insert(header::ETAG, value);
+    }
+    headers.insert(header::VARY, HeaderValue::from_static("Accept"));
     response
 }
 
 /// `GET /api`.
 pub async fn core(State(state): State<Arc<DiscoveryState>>, headers: HeaderMap) -> Response {
-    if wants_aggregated(&headers) {
-        return aggregated(discovery::aggregated(true, &state.enabled()));
+    if let Some(version) = wants_aggregated(&headers) {
+        return aggregated(
+            discovery::aggregated(true, &state.enabled()),
+            version,
+            &headers,
+        );
     }
     Json(discovery::core_versions(
         &state.enabled(),
@@ -67,8 +100,12 @@ pub async fn core(State(state): State<Arc<DiscoveryState>>, headers: HeaderMap) 
 
 /// `GET /apis`.
 pub async fn groups(State(state): State<Arc<DiscoveryState>>, headers: HeaderMap) -> Response {
-    if wants_aggregated(&headers) {
-        return aggregated(discovery::aggregated(false, &state.enabled()));
+    if let Some(version) = wants_aggregated(&headers) {
+        return aggregated(
+            discovery::aggregated(false, &state.enabled()),
+            version,
+            &headers,
+        );
     }
     Json(discovery::group_list(&state.enabled())).into_response()
 }
@@ -120,11 +157,18 @@ mod tests {
                 "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json",
             ),
         );
-        assert!(wants_aggregated(&headers));
+        assert_eq!(wants_aggregated(&headers), Some("v2"));
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static(
+                "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList",
+            ),
+        );
+        assert_eq!(wants_aggregated(&headers), Some("v2beta1"));
         headers.insert(
             header::ACCEPT,
             HeaderValue::from_static("application/json, */*"),
         );
-        assert!(!wants_aggregated(&headers));
+        assert_eq!(wants_aggregated(&headers), None);
     }
 }
