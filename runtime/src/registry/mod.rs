@@ -3,6 +3,7 @@
 
 pub mod defaulters;
 pub mod keys;
+pub mod metadata;
 pub mod object;
 pub mod store;
 pub mod strategy;

@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use super::Endpoint;
 use super::keys;
+use super::metadata;
 use super::object::{api_version, meta_str, set_meta, validate_name};
 use super::strategy;
 use crate::conversion;
@@ -297,6 +298,10 @@ impl Store {
             strategy::for_resource(served.group, served.plural)
                 .prepare_for_update(&mut merged, &old);
         }
+        let errors = metadata::validate_update(&merged, &old);
+        if !errors.is_empty() {
+            return Err(ApiError::invalid(served.group, served.kind, name, &errors));
+        }
         self.admit(endpoint, &mut merged, name)?;
         bump_generation(served, &old, &mut merged);
 
@@ -438,6 +443,7 @@ impl Store {
         apply_defaults(&SCHEMAS, served.schema, object);
         let strategy = strategy::for_resource(served.group, served.plural);
         let mut errors = validate_name(name, strategy.dns_label_names());
+        errors.extend(metadata::validate(object));
         errors.extend(validate(&SCHEMAS, served.schema, object));
         errors.extend(strategy.validate(object));
         if errors.is_empty() {
