@@ -2,7 +2,7 @@
 //! [`RequestInfo`], finds the resource in the [`Registry`], checks that it
 //! supports the verb, and calls the generic [`Store`].
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Extension;
 use axum::body::Bytes;
@@ -13,9 +13,12 @@ use chrono::Utc;
 use generated::support::meta::{ResourceDescriptor, Verb};
 use serde_json::{Value, json};
 
-use super::media::{as_table, content_type, json_body, json_response, ok, table_response};
+use super::field_validation::{FieldValidation, duplicate_fields, prune_unknown, undecodable};
+use super::media::{
+    as_table, content_type, json_body, json_response, ok, table_response, with_warnings,
+};
 use super::watch;
-use crate::patch::{self, PatchType};
+use crate::patch::{Patch, PatchType};
 use crate::pipeline::request_info::{RequestInfo, query_param};
 use crate::printers::{TableListMeta, table};
 use crate::registry::Registry;
@@ -150,25 +153,43 @@ async fn serve(
             watch::watch(store, endpoint, namespace, query, tables).await
         }
         Verb::Create => {
-            let object = json_body(served, headers, &body)?;
+            let validation = FieldValidation::from_query(query, "CreateOptions")?;
+            let (object, warnings) = decode_strictly(served, headers, &body, validation)?;
             let created = store.create(endpoint, namespace, object, dry_run).await?;
-            Ok((StatusCode::CREATED, json_response(&created)).into_response())
+            let response = (StatusCode::CREATED, json_response(&created)).into_response();
+            Ok(with_warnings(response, &warnings))
         }
         Verb::Update => {
-            let object = json_body(served, headers, &body)?;
-            ok(store
+            let validation = FieldValidation::from_query(query, "UpdateOptions")?;
+            let (object, warnings) = decode_strictly(served, headers, &body, validation)?;
+            let updated = store
                 .update(endpoint, namespace, name, object, target, dry_run)
-                .await?)
+                .await?;
+            Ok(with_warnings(json_response(&updated), &warnings))
         }
         Verb::Patch => {
+            let validation = FieldValidation::from_query(query, "PatchOptions")?;
             let patch_type = PatchType::from_media_type(&content_type(headers))?;
-            let pinned = patch::pins_resource_version(&body);
-            let apply = move |object: Value| match patch_type {
-                PatchType::Merge => patch::apply_merge(object, &body),
+            let patch = Patch::parse(patch_type, &body)?;
+            // The warnings of the attempt that was written (the store may
+            // re-apply the patch after a conflict).
+            let warnings = Mutex::new(Vec::new());
+            let apply = |object: Value| {
+                let patched = patch.apply(object, served.schema)?;
+                let object = patched.object;
+                let found =
+                    validation.check(patched.strict_errors, |m| patch.strict_error(&object, m))?;
+                *warnings.lock().unwrap_or_else(PoisonError::into_inner) = found;
+                Ok(object)
             };
-            ok(store
+            let pinned = patch.pins_resource_version();
+            let patched = store
                 .patch(endpoint, namespace, name, &apply, pinned, target, dry_run)
-                .await?)
+                .await?;
+            let warnings = warnings
+                .into_inner()
+                .unwrap_or_else(PoisonError::into_inner);
+            Ok(with_warnings(json_response(&patched), &warnings))
         }
         Verb::Delete => {
             let preconditions = delete_preconditions(&body)?;
@@ -222,6 +243,27 @@ async fn serve(
             ok(result)
         }
     }
+}
+
+/// Decodes a create or update body under a `fieldValidation` directive:
+/// unknown fields are dropped, and they and duplicate fields become
+/// warnings or (`Strict`) a 400.
+fn decode_strictly(
+    served: &ResourceDescriptor,
+    headers: &HeaderMap,
+    body: &[u8],
+    validation: FieldValidation,
+) -> Result<(Value, Vec<String>), ApiError> {
+    let mut object = json_body(served, headers, body)?;
+    let mut errors = match validation {
+        FieldValidation::Ignore => Vec::new(),
+        FieldValidation::Warn | FieldValidation::Strict => duplicate_fields(body),
+    };
+    errors.extend(prune_unknown(served.schema, &mut object));
+    let warnings = validation.check(errors, |message| {
+        undecodable(served.kind, served.version, message)
+    })?;
+    Ok((object, warnings))
 }
 
 fn method_not_allowed() -> ApiError {

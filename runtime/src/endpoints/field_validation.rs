@@ -1,0 +1,265 @@
+//! `fieldValidation`: what a write does with fields its kind does not
+//! declare and with fields a JSON body names twice. `Strict` fails the
+//! request, `Warn` (upstream's default) answers with `Warning` headers,
+//! `Ignore` says nothing; unknown fields are dropped in every case, as
+//! upstream's decoding into typed objects drops them.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use generated::SCHEMAS;
+use generated::support::field_error::{FieldError, FieldPath, quote};
+use generated::support::schema::SchemaId;
+use generated::support::unknown_fields::prune_unknown_fields;
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+
+use crate::pipeline::request_info::query_param;
+use crate::status::ApiError;
+
+/// The `fieldValidation` directive of a create, update or patch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldValidation {
+    Ignore,
+    Warn,
+    Strict,
+}
+
+impl FieldValidation {
+    /// The directive of a request; `options` names the options kind
+    /// (`CreateOptions`, `UpdateOptions`, `PatchOptions`) for the 422 a
+    /// value other than the three gets.
+    pub fn from_query(query: Option<&str>, options: &str) -> Result<FieldValidation, ApiError> {
+        match query_param(query, "fieldValidation").as_deref() {
+            None | Some("") | Some("Warn") => Ok(FieldValidation::Warn),
+            Some("Strict") => Ok(FieldValidation::Strict),
+            Some("Ignore") => Ok(FieldValidation::Ignore),
+            Some(other) => {
+                let error = FieldError::not_supported(
+                    &FieldPath::new("fieldValidation"),
+                    other,
+                    &["", "Ignore", "Strict", "Warn"],
+                );
+                Err(ApiError::invalid("meta.k8s.io", options, "", &[error]))
+            }
+        }
+    }
+
+    /// Applies the directive to a write's strict decoding errors: the
+    /// warnings to send, or (under `Strict`) the error `fail` builds from
+    /// upstream's `strict decoding error: ...` message.
+    pub fn check(
+        self,
+        errors: Vec<String>,
+        fail: impl FnOnce(String) -> ApiError,
+    ) -> Result<Vec<String>, ApiError> {
+        match self {
+            _ if errors.is_empty() => Ok(errors),
+            FieldValidation::Ignore => Ok(Vec::new()),
+            FieldValidation::Warn => Ok(errors),
+            FieldValidation::Strict => Err(fail(format!(
+                "strict decoding error: {}",
+                errors.join(", ")
+            ))),
+        }
+    }
+}
+
+/// Drops the fields of `object` its schema does not declare and returns
+/// them as upstream words each (`unknown field "spec.foo"`).
+pub fn prune_unknown(schema: SchemaId, object: &mut Value) -> Vec<String> {
+    prune_unknown_fields(&SCHEMAS, schema, object)
+        .iter()
+        .map(|path| format!("unknown field {}", quote(path)))
+        .collect()
+}
+
+/// Fields a JSON document names twice in one object, as upstream words
+/// each (`duplicate field "spec.replicas"`). A document that is not JSON
+/// has none; its decoding reports it.
+pub fn duplicate_fields(body: &[u8]) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut reader = serde_json::Deserializer::from_slice(body);
+    let seed = Duplicates {
+        path: String::new(),
+        found: &mut found,
+    };
+    match seed.deserialize(&mut reader) {
+        Ok(()) => found,
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The errors a create or update fails with under `Strict`:
+/// `Pod in version "v1" cannot be handled as a Pod: strict decoding error: ...`.
+pub fn undecodable(kind: &str, version: &str, message: String) -> ApiError {
+    ApiError::bad_request(format!(
+        "{kind} in version {} cannot be handled as a {kind}: {message}",
+        quote(version)
+    ))
+}
+
+/// Walks a JSON document, recording repeated keys with their paths.
+struct Duplicates<'a> {
+    path: String,
+    found: &'a mut Vec<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for Duplicates<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Duplicates<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let path = if self.path.is_empty() {
+                key.clone()
+            } else {
+                format!("{}.{key}", self.path)
+            };
+            if !seen.insert(key) {
+                self.found.push(format!("duplicate field {}", quote(&path)));
+            }
+            map.next_value_seed(Duplicates {
+                path,
+                found: &mut *self.found,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut index = 0;
+        loop {
+            let seed = Duplicates {
+                path: format!("{}[{index}]", self.path),
+                found: &mut *self.found,
+            };
+            if seq.next_element_seed(seed)?.is_none() {
+                return Ok(());
+            }
+            index += 1;
+        }
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn finds_duplicate_fields_with_their_paths() {
+        let body =
+            br#"{"spec": {"replicas": 1, "replicas": 2, "list": [{"a": 1, "a": 2}]}, "kind": "x"}"#;
+        assert_eq!(
+            duplicate_fields(body),
+            [
+                r#"duplicate field "spec.replicas""#,
+                r#"duplicate field "spec.list[0].a""#
+            ]
+        );
+        assert!(duplicate_fields(br#"{"a": {"b": 1}, "b": 1}"#).is_empty());
+        assert!(duplicate_fields(b"{not json").is_empty());
+    }
+
+    #[test]
+    fn directives_parse_and_decide() {
+        let parse = |q: &str| FieldValidation::from_query(Some(q), "CreateOptions");
+        assert_eq!(
+            parse("fieldValidation=Strict").unwrap(),
+            FieldValidation::Strict
+        );
+        assert_eq!(
+            parse("fieldValidation=Ignore").unwrap(),
+            FieldValidation::Ignore
+        );
+        assert_eq!(parse("dryRun=All").unwrap(), FieldValidation::Warn);
+        let bad = parse("fieldValidation=Loud").unwrap_err();
+        assert_eq!(bad.code.as_u16(), 422);
+        assert_eq!(
+            bad.message,
+            r#"CreateOptions.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: "Loud": supported values: "", "Ignore", "Strict", "Warn""#
+        );
+
+        let errors = || vec![r#"unknown field "spec.foo""#.to_owned()];
+        let fail = |m: String| undecodable("Pod", "v1", m);
+        assert_eq!(
+            FieldValidation::Warn.check(errors(), fail).unwrap(),
+            errors()
+        );
+        assert!(
+            FieldValidation::Ignore
+                .check(errors(), fail)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            FieldValidation::Strict
+                .check(errors(), fail)
+                .unwrap_err()
+                .message,
+            r#"Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "spec.foo""#
+        );
+        assert!(FieldValidation::Strict.check(Vec::new(), fail).is_ok());
+    }
+
+    #[test]
+    fn unknown_fields_are_pruned_from_real_kinds() {
+        let pod = generated::RESOURCES
+            .iter()
+            .find(|r| r.group.is_empty() && r.version == "v1" && r.plural == "pods")
+            .expect("pods are served");
+        let mut object = json!({
+            "metadata": {"name": "p", "bogus": 1},
+            "spec": {"containers": [{"name": "c", "image": "i", "foo": true}]}
+        });
+        assert_eq!(
+            prune_unknown(pod.schema, &mut object),
+            [
+                r#"unknown field "metadata.bogus""#,
+                r#"unknown field "spec.containers[0].foo""#
+            ]
+        );
+        assert_eq!(
+            object,
+            json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "i"}]}})
+        );
+    }
+}
