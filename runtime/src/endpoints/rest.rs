@@ -175,10 +175,7 @@ async fn serve(
             // re-apply the patch after a conflict).
             let warnings = Mutex::new(Vec::new());
             let apply = |object: Value| {
-                let patched = patch.apply(object, served.schema)?;
-                let object = patched.object;
-                let found =
-                    validation.check(patched.strict_errors, |m| patch.strict_error(&object, m))?;
+                let (object, found) = patch.apply(object, served.schema)?.validate(validation)?;
                 *warnings.lock().unwrap_or_else(PoisonError::into_inner) = found;
                 Ok(object)
             };

@@ -16,7 +16,7 @@ use generated::support::schema::SchemaId;
 use serde_json::{Value, json};
 
 use self::json::JsonPatch;
-use crate::endpoints::field_validation::{duplicate_fields, prune_unknown};
+use crate::endpoints::field_validation::{FieldValidation, duplicate_fields, prune_unknown};
 use crate::status::ApiError;
 
 /// The patch formats a `Content-Type` names.
@@ -69,8 +69,12 @@ pub struct Patch {
 
 /// A patched object with the strict decoding errors the patch caused.
 pub struct Patched {
-    pub object: Value,
-    pub strict_errors: Vec<String>,
+    /// The result, without the fields its schema does not declare.
+    object: Value,
+    strict_errors: Vec<String>,
+    /// The patch's result as it came out, unknown fields and all, which
+    /// upstream shows in strict errors of JSON and merge patches.
+    raw: String,
 }
 
 impl Patch {
@@ -121,25 +125,36 @@ impl Patch {
                 strategic::apply(object, &self.body, schema)?
             }
         };
+        let raw = match self.kind {
+            PatchType::Strategic => go_value(&self.body),
+            PatchType::Json | PatchType::Merge => object.to_string(),
+        };
         let mut strict_errors = self.body_errors.clone();
         strict_errors.extend(prune_unknown(schema, &mut object));
         Ok(Patched {
             object,
             strict_errors,
+            raw,
         })
     }
+}
 
-    /// The error a patch fails with under `fieldValidation=Strict`: a 422
-    /// naming the `patch` field, whose value upstream shows as the patched
-    /// object (JSON and merge patches) or the decoded patch (strategic).
-    pub fn strict_error(&self, patched: &Value, message: String) -> ApiError {
-        let shown = match self.kind {
-            PatchType::Strategic => go_value(&self.body),
-            PatchType::Json | PatchType::Merge => patched.to_string(),
-        };
-        let error = FieldError::invalid(&FieldPath::new("patch"), shown, message);
-        ApiError::invalid("", "", "", &[error])
+impl Patched {
+    /// The object to write and the warnings to send under a
+    /// `fieldValidation` directive.
+    pub fn validate(self, validation: FieldValidation) -> Result<(Value, Vec<String>), ApiError> {
+        let raw = self.raw;
+        let warnings = validation.check(self.strict_errors, |m| strict_error(raw, m))?;
+        Ok((self.object, warnings))
     }
+}
+
+/// The error a patch fails with under `fieldValidation=Strict`: a 422
+/// naming the `patch` field, whose value upstream shows as the patched
+/// object (JSON and merge patches) or the decoded patch (strategic).
+fn strict_error(shown: String, message: String) -> ApiError {
+    let error = FieldError::invalid(&FieldPath::new("patch"), shown, message);
+    ApiError::invalid("", "", "", &[error])
 }
 
 /// RFC 7386 on a decoded patch, which must be an object.
