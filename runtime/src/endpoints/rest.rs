@@ -175,7 +175,7 @@ async fn serve(
             // re-apply the patch after a conflict).
             let warnings = Mutex::new(Vec::new());
             let apply = |object: Value| {
-                let (object, found) = patch.apply(object, served.schema)?.validate(validation)?;
+                let (object, found) = patch.apply(object, served.schema, validation)?;
                 *warnings.lock().unwrap_or_else(PoisonError::into_inner) = found;
                 Ok(object)
             };

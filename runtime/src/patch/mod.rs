@@ -59,102 +59,88 @@ impl PatchType {
 
 /// A decoded `PATCH` body.
 pub struct Patch {
-    kind: PatchType,
-    body: Value,
-    json: Option<JsonPatch>,
+    body: Body,
     /// Strict decoding errors of the body itself (duplicate fields, unknown
     /// members of JSON patch operations).
     body_errors: Vec<String>,
 }
 
-/// A patched object with the strict decoding errors the patch caused.
-pub struct Patched {
-    /// The result, without the fields its schema does not declare.
-    object: Value,
-    strict_errors: Vec<String>,
-    /// The patch's result as it came out, unknown fields and all, which
-    /// upstream shows in strict errors of JSON and merge patches.
-    raw: String,
+/// A body decoded for its format.
+enum Body {
+    Json(JsonPatch),
+    Merge(Value),
+    Strategic(Value),
 }
 
 impl Patch {
     /// Decodes a body of the given format.
     pub fn parse(kind: PatchType, body: &[u8]) -> Result<Patch, ApiError> {
-        let (json, decoded, mut body_errors) = match kind {
-            PatchType::Json => {
-                let patch = JsonPatch::parse(body)?;
-                let errors = patch.unknown_fields();
-                (Some(patch), Value::Null, errors)
-            }
-            PatchType::Merge | PatchType::Strategic => {
-                let value: Value = serde_json::from_slice(body)
-                    .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-                (None, value, Vec::new())
-            }
+        let document = || {
+            serde_json::from_slice::<Value>(body)
+                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))
         };
         let duplicates = duplicate_fields(body);
-        if kind == PatchType::Json {
-            body_errors.splice(0..0, duplicates.iter().map(|d| format!("json patch {d}")));
-        } else {
-            body_errors.splice(0..0, duplicates);
-        }
-        Ok(Patch {
-            kind,
-            body: decoded,
-            json,
-            body_errors,
-        })
+        let (body, body_errors) = match kind {
+            PatchType::Json => {
+                let patch = JsonPatch::parse(body)?;
+                let mut errors: Vec<String> = duplicates
+                    .iter()
+                    .map(|d| format!("json patch {d}"))
+                    .collect();
+                errors.extend(patch.unknown_fields());
+                (Body::Json(patch), errors)
+            }
+            PatchType::Merge => (Body::Merge(document()?), duplicates),
+            PatchType::Strategic => (Body::Strategic(document()?), duplicates),
+        };
+        Ok(Patch { body, body_errors })
     }
 
     /// Whether the patch names the object's resourceVersion: such a patch
     /// applies to that version only, so a conflict is not retried.
     pub fn pins_resource_version(&self) -> bool {
-        match &self.json {
-            Some(patch) => patch.pins_resource_version(),
-            None => self.body.pointer("/metadata/resourceVersion").is_some(),
+        match &self.body {
+            Body::Json(patch) => patch.pins_resource_version(),
+            Body::Merge(document) | Body::Strategic(document) => {
+                document.pointer("/metadata/resourceVersion").is_some()
+            }
         }
     }
 
-    /// Applies the patch to `object`, whose schema is `schema`. Fields the
-    /// schema does not declare are dropped from the result and reported.
-    pub fn apply(&self, object: Value, schema: SchemaId) -> Result<Patched, ApiError> {
-        let mut object = match (self.kind, &self.json) {
-            (PatchType::Json, Some(patch)) => patch.apply(object)?,
-            (PatchType::Merge, _) => apply_merge(object, &self.body)?,
-            (PatchType::Strategic, _) | (PatchType::Json, None) => {
-                strategic::apply(object, &self.body, schema)?
-            }
+    /// Applies the patch to `object`, whose schema is `schema`, under a
+    /// `fieldValidation` directive. Fields the schema does not declare are
+    /// dropped from the result; the warnings to send come with it.
+    pub fn apply(
+        &self,
+        object: Value,
+        schema: SchemaId,
+        validation: FieldValidation,
+    ) -> Result<(Value, Vec<String>), ApiError> {
+        let mut object = match &self.body {
+            Body::Json(patch) => patch.apply(object)?,
+            Body::Merge(document) => apply_merge(object, document)?,
+            Body::Strategic(document) => strategic::apply(object, document, schema)?,
         };
-        let raw = match self.kind {
-            PatchType::Strategic => go_value(&self.body),
-            PatchType::Json | PatchType::Merge => object.to_string(),
+        let unpruned = (validation == FieldValidation::Strict).then(|| object.clone());
+        let mut errors = self.body_errors.clone();
+        errors.extend(prune_unknown(schema, &mut object));
+        let warnings = validation.check(errors, |message| {
+            self.strict_error(unpruned.unwrap_or_default(), message)
+        })?;
+        Ok((object, warnings))
+    }
+
+    /// The error a patch fails with under `fieldValidation=Strict`: a 422
+    /// naming the `patch` field, whose value upstream shows as the patched
+    /// object (JSON and merge patches) or the decoded patch (strategic).
+    fn strict_error(&self, patched: Value, message: String) -> ApiError {
+        let shown = match &self.body {
+            Body::Strategic(document) => go_value(document),
+            Body::Json(_) | Body::Merge(_) => patched.to_string(),
         };
-        let mut strict_errors = self.body_errors.clone();
-        strict_errors.extend(prune_unknown(schema, &mut object));
-        Ok(Patched {
-            object,
-            strict_errors,
-            raw,
-        })
+        let error = FieldError::invalid(&FieldPath::new("patch"), shown, message);
+        ApiError::invalid("", "", "", &[error])
     }
-}
-
-impl Patched {
-    /// The object to write and the warnings to send under a
-    /// `fieldValidation` directive.
-    pub fn validate(self, validation: FieldValidation) -> Result<(Value, Vec<String>), ApiError> {
-        let raw = self.raw;
-        let warnings = validation.check(self.strict_errors, |m| strict_error(raw, m))?;
-        Ok((self.object, warnings))
-    }
-}
-
-/// The error a patch fails with under `fieldValidation=Strict`: a 422
-/// naming the `patch` field, whose value upstream shows as the patched
-/// object (JSON and merge patches) or the decoded patch (strategic).
-fn strict_error(shown: String, message: String) -> ApiError {
-    let error = FieldError::invalid(&FieldPath::new("patch"), shown, message);
-    ApiError::invalid("", "", "", &[error])
 }
 
 /// RFC 7386 on a decoded patch, which must be an object.
@@ -275,10 +261,49 @@ mod tests {
         assert_eq!(bad.code, StatusCode::BAD_REQUEST);
         let not_an_object = Patch::parse(PatchType::Merge, b"[1]")
             .unwrap()
-            .apply(json!({}), SchemaId(0))
+            .apply(json!({}), SchemaId(0), FieldValidation::Warn)
             .err()
             .unwrap();
         assert_eq!(not_an_object.message, "Invalid JSON Patch");
+    }
+
+    #[test]
+    fn unknown_fields_follow_the_directive() {
+        let pods = generated::RESOURCES
+            .iter()
+            .find(|r| r.group.is_empty() && r.plural == "pods")
+            .expect("pods are served")
+            .schema;
+        let object = json!({"metadata": {"name": "p"}});
+        let body = br#"{"metadata": {"bogus": 1}}"#;
+        for kind in [PatchType::Merge, PatchType::Strategic] {
+            let patch = Patch::parse(kind, body).unwrap();
+            let (patched, warnings) = patch
+                .apply(object.clone(), pods, FieldValidation::Warn)
+                .unwrap();
+            assert_eq!(patched, object, "{kind:?}: the unknown field is dropped");
+            assert_eq!(warnings, [r#"unknown field "metadata.bogus""#]);
+            let (_, quiet) = patch
+                .apply(object.clone(), pods, FieldValidation::Ignore)
+                .unwrap();
+            assert!(quiet.is_empty());
+        }
+        let strict = |kind| {
+            Patch::parse(kind, body)
+                .unwrap()
+                .apply(object.clone(), pods, FieldValidation::Strict)
+                .unwrap_err()
+        };
+        let merge = strict(PatchType::Merge);
+        assert_eq!(merge.code, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            merge.message,
+            r#" "" is invalid: patch: Invalid value: "{\"metadata\":{\"bogus\":1,\"name\":\"p\"}}": strict decoding error: unknown field "metadata.bogus""#
+        );
+        assert_eq!(
+            strict(PatchType::Strategic).message,
+            r#" "" is invalid: patch: Invalid value: "map[metadata:map[bogus:1]]": strict decoding error: unknown field "metadata.bogus""#
+        );
     }
 
     #[test]
