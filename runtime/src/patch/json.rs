@@ -17,9 +17,14 @@ const MAX_OPERATIONS: usize = 10_000;
 /// The members an operation may have; others are strict decoding errors.
 const OPERATION_FIELDS: [&str; 4] = ["op", "path", "from", "value"];
 
-/// A decoded JSON patch and the strict decoding errors of its operations.
+/// A decoded JSON patch.
 pub struct JsonPatch {
-    operations: Vec<Value>,
+    /// The operations, or `None` when some operation is malformed (an
+    /// unknown `op`, a missing member), which upstream only finds when it
+    /// applies the patch.
+    operations: Option<Patch>,
+    unknown_fields: Vec<String>,
+    pins_resource_version: bool,
 }
 
 impl JsonPatch {
@@ -44,50 +49,58 @@ impl JsonPatch {
                 details: None,
             });
         }
-        Ok(JsonPatch { operations })
+        Ok(JsonPatch {
+            unknown_fields: unknown_fields(&operations),
+            pins_resource_version: operations.iter().any(pins_resource_version),
+            operations: serde_json::from_value(Value::Array(operations)).ok(),
+        })
     }
 
     /// Members of operations that RFC 6902 does not define, as upstream's
     /// strict decoding names them (`json patch unknown field "[0].valu"`).
-    pub fn unknown_fields(&self) -> Vec<String> {
-        let mut errors = Vec::new();
-        for (i, operation) in self.operations.iter().enumerate() {
-            if let Value::Object(members) = operation {
-                let mut names: Vec<&String> = members
-                    .keys()
-                    .filter(|k| !OPERATION_FIELDS.contains(&k.as_str()))
-                    .collect();
-                names.sort();
-                errors.extend(
-                    names
-                        .into_iter()
-                        .map(|k| format!("json patch unknown field \"[{i}].{k}\"")),
-                );
-            }
-        }
-        errors
+    pub fn unknown_fields(&self) -> &[String] {
+        &self.unknown_fields
     }
 
     /// Whether an operation touches `metadata.resourceVersion`, which pins
     /// the patch to one version of the object.
     pub fn pins_resource_version(&self) -> bool {
-        self.operations.iter().any(|op| {
-            ["path", "from"].iter().any(|member| {
-                op.get(member).and_then(Value::as_str).is_some_and(|p| {
-                    p.is_empty() || p == "/metadata" || p.starts_with("/metadata/resourceVersion")
-                })
-            })
-        })
+        self.pins_resource_version
     }
 
     /// Applies the operations to `object`; any failure is upstream's
     /// generic 422.
     pub fn apply(&self, mut object: Value) -> Result<Value, ApiError> {
-        let patch: Patch = serde_json::from_value(Value::Array(self.operations.clone()))
-            .map_err(|_| unprocessable())?;
-        json_patch::patch(&mut object, &patch).map_err(|_| unprocessable())?;
+        let operations = self.operations.as_ref().ok_or_else(unprocessable)?;
+        json_patch::patch(&mut object, operations).map_err(|_| unprocessable())?;
         Ok(object)
     }
+}
+
+fn unknown_fields(operations: &[Value]) -> Vec<String> {
+    let mut errors = Vec::new();
+    for (i, operation) in operations.iter().enumerate() {
+        if let Value::Object(members) = operation {
+            errors.extend(
+                members
+                    .keys()
+                    .filter(|k| !OPERATION_FIELDS.contains(&k.as_str()))
+                    .map(|k| format!("json patch unknown field \"[{i}].{k}\"")),
+            );
+        }
+    }
+    errors
+}
+
+fn pins_resource_version(operation: &Value) -> bool {
+    ["path", "from"].iter().any(|member| {
+        operation
+            .get(member)
+            .and_then(Value::as_str)
+            .is_some_and(|p| {
+                p.is_empty() || p == "/metadata" || p.starts_with("/metadata/resourceVersion")
+            })
+    })
 }
 
 #[cfg(test)]
@@ -166,6 +179,8 @@ mod tests {
         assert!(patch.pins_resource_version());
         let plain = JsonPatch::parse(br#"[{"op": "add", "path": "/a", "value": 2}]"#).unwrap();
         assert!(plain.unknown_fields().is_empty());
+        let extra = JsonPatch::parse(br#"[{"op": "add", "path": "/a", "value": 1, "x": 0}]"#);
+        assert_eq!(extra.unwrap().apply(json!({})).unwrap(), json!({"a": 1}));
         assert!(!plain.pins_resource_version());
     }
 }

@@ -87,7 +87,7 @@ impl Patch {
                     .iter()
                     .map(|d| format!("json patch {d}"))
                     .collect();
-                errors.extend(patch.unknown_fields());
+                errors.extend_from_slice(patch.unknown_fields());
                 (Body::Json(patch), errors)
             }
             PatchType::Merge => (Body::Merge(document()?), duplicates),
