@@ -13,10 +13,8 @@ use chrono::Utc;
 use generated::support::meta::{ResourceDescriptor, Verb};
 use serde_json::{Value, json};
 
-use super::field_validation::{FieldValidation, duplicate_fields, prune_unknown, undecodable};
-use super::media::{
-    as_table, content_type, json_body, json_response, ok, table_response, with_warnings,
-};
+use super::field_validation::{FieldValidation, decode_strictly};
+use super::media::{as_table, content_type, json_response, ok, table_response, with_warnings};
 use super::watch;
 use crate::patch::{Patch, PatchType};
 use crate::pipeline::request_info::{RequestInfo, query_param};
@@ -240,27 +238,6 @@ async fn serve(
             ok(result)
         }
     }
-}
-
-/// Decodes a create or update body under a `fieldValidation` directive:
-/// unknown fields are dropped, and they and duplicate fields become
-/// warnings or (`Strict`) a 400.
-fn decode_strictly(
-    served: &ResourceDescriptor,
-    headers: &HeaderMap,
-    body: &[u8],
-    validation: FieldValidation,
-) -> Result<(Value, Vec<String>), ApiError> {
-    let mut object = json_body(served, headers, body)?;
-    let mut errors = match validation {
-        FieldValidation::Ignore => Vec::new(),
-        FieldValidation::Warn | FieldValidation::Strict => duplicate_fields(body),
-    };
-    errors.extend(prune_unknown(served.schema, &mut object));
-    let warnings = validation.check(errors, |message| {
-        undecodable(served.kind, served.version, message)
-    })?;
-    Ok((object, warnings))
 }
 
 fn method_not_allowed() -> ApiError {
