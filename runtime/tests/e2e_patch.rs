@@ -282,6 +282,22 @@ fn field_validation_directives() {
     let stored = get_json(&server, "configmap/strict");
     assert!(stored.get("spec").is_none(), "unknown fields are dropped");
 
+    // An update (kubectl replace) is decoded as strictly as a create.
+    let replaced = kubectl_with(
+        &server,
+        &["replace", "--validate=strict", "-f", "-"],
+        &[],
+        &UNKNOWN_FIELD.replace("spec: {foo: 1}", "extra: true"),
+    );
+    assert!(!replaced.status.success());
+    assert!(
+        stderr(&replaced).contains(
+            r#"ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "extra""#
+        ),
+        "{}",
+        stderr(&replaced)
+    );
+
     let ignored = kubectl_with(
         &server,
         &["apply", "--validate=false", "-f", "-"],
