@@ -4,6 +4,7 @@
 //! `Ignore` says nothing; unknown fields are dropped in every case, as
 //! upstream's decoding into typed objects drops them.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
@@ -105,7 +106,7 @@ pub fn duplicate_fields(body: &[u8]) -> Vec<String> {
     let mut found = Vec::new();
     let mut reader = serde_json::Deserializer::from_slice(body);
     let seed = Duplicates {
-        path: String::new(),
+        at: &Step::Root,
         found: &mut found,
     };
     match seed.deserialize(&mut reader) {
@@ -123,9 +124,28 @@ fn undecodable(kind: &str, version: &str, message: String) -> ApiError {
     ))
 }
 
+/// Where a value sits in a document: kept on the stack while walking, and
+/// rendered (`spec.containers[0].name`) only for a duplicate.
+enum Step<'a> {
+    Root,
+    Key(&'a Step<'a>, &'a str),
+    Index(&'a Step<'a>, usize),
+}
+
+impl fmt::Display for Step<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Root => Ok(()),
+            Step::Key(Step::Root, key) => f.write_str(key),
+            Step::Key(parent, key) => write!(f, "{parent}.{key}"),
+            Step::Index(parent, index) => write!(f, "{parent}[{index}]"),
+        }
+    }
+}
+
 /// Walks a JSON document, recording repeated keys with their paths.
 struct Duplicates<'a> {
-    path: String,
+    at: &'a Step<'a>,
     found: &'a mut Vec<String>,
 }
 
@@ -145,20 +165,18 @@ impl<'de> Visitor<'de> for Duplicates<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen = HashSet::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let path = if self.path.is_empty() {
-                key.clone()
-            } else {
-                format!("{}.{key}", self.path)
-            };
-            if !seen.insert(key) {
-                self.found.push(format!("duplicate field {}", quote(&path)));
+        let mut seen: HashSet<Cow<'de, str>> = HashSet::new();
+        while let Some(key) = map.next_key_seed(Key)? {
+            let step = Step::Key(self.at, &key);
+            if seen.contains(&key) {
+                self.found
+                    .push(format!("duplicate field {}", quote(&step.to_string())));
             }
             map.next_value_seed(Duplicates {
-                path,
+                at: &step,
                 found: &mut *self.found,
             })?;
+            seen.insert(key);
         }
         Ok(())
     }
@@ -166,8 +184,9 @@ impl<'de> Visitor<'de> for Duplicates<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut index = 0;
         loop {
+            let step = Step::Index(self.at, index);
             let seed = Duplicates {
-                path: format!("{}[{index}]", self.path),
+                at: &step,
                 found: &mut *self.found,
             };
             if seq.next_element_seed(seed)?.is_none() {
@@ -202,6 +221,33 @@ impl<'de> Visitor<'de> for Duplicates<'_> {
     }
 }
 
+/// An object key, borrowed from the body unless it has escapes.
+struct Key;
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(key))
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(key.to_owned()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -221,6 +267,10 @@ mod tests {
         );
         assert!(duplicate_fields(br#"{"a": {"b": 1}, "b": 1}"#).is_empty());
         assert!(duplicate_fields(b"{not json").is_empty());
+        assert_eq!(
+            duplicate_fields(br#"[{"a\u0041": 1, "aA": 2}]"#),
+            [r#"duplicate field "[0].aA""#]
+        );
     }
 
     #[test]
