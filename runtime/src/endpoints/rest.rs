@@ -166,8 +166,8 @@ async fn serve(
             Ok(with_warnings(json_response(&updated), &warnings))
         }
         Verb::Patch => {
-            let validation = FieldValidation::from_query(query, "PatchOptions")?;
             let patch_type = PatchType::from_media_type(&content_type(headers))?;
+            let validation = FieldValidation::from_query(query, "PatchOptions")?;
             let patch = Patch::parse(patch_type, &body)?;
             // The warnings of the attempt that was written (the store may
             // re-apply the patch after a conflict).
