@@ -282,6 +282,15 @@ fn field_validation_directives() {
     let stored = get_json(&server, "configmap/strict");
     assert!(stored.get("spec").is_none(), "unknown fields are dropped");
 
+    // kubectl patch sends no directive: upstream's default is Warn.
+    let warned_patch =
+        server.kubectl(&["patch", "configmap", "strict", "-p", r#"{"foo":{"bar":1}}"#]);
+    assert!(warned_patch.status.success(), "{}", stderr(&warned_patch));
+    assert_eq!(
+        stderr(&warned_patch).trim(),
+        r#"Warning: unknown field "foo""#
+    );
+
     // An update (kubectl replace) is decoded as strictly as a create.
     let replaced = kubectl_with(
         &server,
