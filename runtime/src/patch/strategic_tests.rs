@@ -163,6 +163,27 @@ fn merges_as_upstream_does() {
             expected: json!({"metadata": {"name": "p", "finalizers": ["c", "a"]}}),
         },
         Case {
+            name: "kubectl apply's removal of a container",
+            original: pod_with(json!({"containers": [
+                {"name": "web", "image": "w"},
+                {"name": "sidecar", "image": "s"}
+            ]})),
+            patch: json!({"spec": {
+                "$setElementOrder/containers": [{"name": "web"}],
+                "containers": [{"$patch": "delete", "name": "sidecar"}]
+            }}),
+            expected: pod_with(json!({"containers": [{"name": "web", "image": "w"}]})),
+        },
+        Case {
+            name: "$setElementOrder of a primitive list, with a deletion",
+            original: json!({"metadata": {"name": "p", "finalizers": ["a", "b", "c"]}}),
+            patch: json!({"metadata": {
+                "$setElementOrder/finalizers": ["c", "a"],
+                "$deleteFromPrimitiveList/finalizers": ["b"]
+            }}),
+            expected: json!({"metadata": {"name": "p", "finalizers": ["c", "a"]}}),
+        },
+        Case {
             name: "new values lose their nulls and directives",
             original: pod_with(json!({})),
             patch: json!({"spec": {"containers": [
