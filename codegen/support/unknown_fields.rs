@@ -1,5 +1,6 @@
 //! Finds properties a schema does not declare, for strict field validation
-//! (upstream reports each as `unknown field "spec.foo"`) and for warnings.
+//! (upstream reports each as `unknown field "spec.foo"`) and for warnings,
+//! and drops them, as upstream's decoding into typed objects does.
 
 use serde_json::Value;
 
@@ -9,12 +10,18 @@ use super::schema::{SchemaId, SchemaTable, Type};
 /// Paths such as `spec.foo` or `spec.containers[0].bogus` of every property in
 /// `value` that the schema of `root` does not declare, keys sorted at each level.
 pub fn unknown_fields(table: &SchemaTable, root: SchemaId, value: &Value) -> Vec<String> {
+    prune_unknown_fields(table, root, &mut value.clone())
+}
+
+/// Removes every property of `value` that the schema of `root` does not
+/// declare and returns their paths, as [`unknown_fields`] reports them.
+pub fn prune_unknown_fields(table: &SchemaTable, root: SchemaId, value: &mut Value) -> Vec<String> {
     let mut out = Vec::new();
     walk(table, root, value, &FieldPath::root(), &mut out);
     out
 }
 
-fn walk(t: &SchemaTable, id: SchemaId, v: &Value, p: &FieldPath, out: &mut Vec<String>) {
+fn walk(t: &SchemaTable, id: SchemaId, v: &mut Value, p: &FieldPath, out: &mut Vec<String>) {
     let s = t.get(id);
     if s.ty == Type::Any {
         return;
@@ -27,14 +34,18 @@ fn walk(t: &SchemaTable, id: SchemaId, v: &Value, p: &FieldPath, out: &mut Vec<S
                 && !s.preserve_unknown_fields
                 && s.additional_properties.is_none();
             // Sorted so the order does not hinge on serde_json's `preserve_order` feature.
-            let mut entries: Vec<_> = m.iter().collect();
-            entries.sort_unstable_by_key(|(k, _)| *k);
-            for (k, child) in entries {
-                match s.property(k) {
-                    Some(id) => walk(t, id, child, &p.child(k), out),
+            let mut keys: Vec<String> = m.keys().cloned().collect();
+            keys.sort_unstable();
+            for k in keys {
+                let child = m.get_mut(&k).expect("a key of this map");
+                match s.property(&k) {
+                    Some(id) => walk(t, id, child, &p.child(&k), out),
                     None => match s.additional_properties {
-                        Some(values) => walk(t, values, child, &p.key(k), out),
-                        None if closed => out.push(p.child(k).to_string()),
+                        Some(values) => walk(t, values, child, &p.key(&k), out),
+                        None if closed => {
+                            out.push(p.child(&k).to_string());
+                            m.remove(&k);
+                        }
                         None => {}
                     },
                 }
@@ -43,7 +54,7 @@ fn walk(t: &SchemaTable, id: SchemaId, v: &Value, p: &FieldPath, out: &mut Vec<S
         Value::Array(items) => {
             if let Some(item) = s.items {
                 items
-                    .iter()
+                    .iter_mut()
                     .enumerate()
                     .for_each(|(i, x)| walk(t, item, x, &p.index(i), out));
             }
@@ -139,6 +150,20 @@ mod tests {
         );
         assert!(
             unknown_fields(&TABLE, SchemaId(0), &json!({"spec": null, "metadata": [1]})).is_empty()
+        );
+    }
+
+    #[test]
+    fn pruning_drops_what_it_reports() {
+        let mut v = json!({
+            "kind": "Pod", "bogus": 1,
+            "spec": {"containers": [{"name": "b", "bogus": 2}], "extra": {"anything": 1}}
+        });
+        let removed = prune_unknown_fields(&TABLE, SchemaId(0), &mut v);
+        assert_eq!(removed, ["bogus", "spec.containers[0].bogus"]);
+        assert_eq!(
+            v,
+            json!({"kind": "Pod", "spec": {"containers": [{"name": "b"}], "extra": {"anything": 1}}})
         );
     }
 }

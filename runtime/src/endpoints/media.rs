@@ -27,6 +27,23 @@ pub fn json_response(object: &Value) -> Response {
     response
 }
 
+/// Adds one `Warning` header per distinct message, as upstream writes
+/// them: `299 - "<message with \" and \\ escaped>"`.
+pub fn with_warnings(mut response: Response, warnings: &[String]) -> Response {
+    let mut sent: Vec<&String> = Vec::new();
+    for warning in warnings {
+        if sent.contains(&warning) {
+            continue;
+        }
+        sent.push(warning);
+        let escaped = warning.replace('\\', "\\\\").replace('"', "\\\"");
+        if let Ok(value) = HeaderValue::from_bytes(format!("299 - \"{escaped}\"").as_bytes()) {
+            response.headers_mut().append(header::WARNING, value);
+        }
+    }
+    response
+}
+
 /// The media type of a Table answer.
 pub const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io";
 

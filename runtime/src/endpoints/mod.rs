@@ -1,6 +1,7 @@
 //! HTTP handlers: resources (`rest`), health, version, discovery.
 
 pub mod discovery;
+pub mod field_validation;
 pub mod health;
 pub mod media;
 pub mod negotiate;

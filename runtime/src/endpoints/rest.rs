@@ -2,7 +2,7 @@
 //! [`RequestInfo`], finds the resource in the [`Registry`], checks that it
 //! supports the verb, and calls the generic [`Store`].
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Extension;
 use axum::body::Bytes;
@@ -13,9 +13,10 @@ use chrono::Utc;
 use generated::support::meta::{ResourceDescriptor, Verb};
 use serde_json::{Value, json};
 
-use super::media::{as_table, content_type, json_body, json_response, ok, table_response};
+use super::field_validation::{FieldValidation, decode_strictly};
+use super::media::{as_table, content_type, json_response, ok, table_response, with_warnings};
 use super::{negotiate, watch};
-use crate::patch::{self, PatchType};
+use crate::patch::{Patch, PatchType};
 use crate::pipeline::request_info::{RequestInfo, query_param};
 use crate::printers::{TableListMeta, table};
 use crate::registry::Registry;
@@ -158,25 +159,40 @@ async fn serve(
             watch::watch(store, endpoint, namespace, query, tables).await
         }
         Verb::Create => {
-            let object = json_body(served, headers, &body)?;
+            let validation = FieldValidation::from_query(query, "CreateOptions")?;
+            let (object, warnings) = decode_strictly(served, headers, &body, validation)?;
             let created = store.create(endpoint, namespace, object, dry_run).await?;
-            Ok((StatusCode::CREATED, json_response(&created)).into_response())
+            let response = (StatusCode::CREATED, json_response(&created)).into_response();
+            Ok(with_warnings(response, &warnings))
         }
         Verb::Update => {
-            let object = json_body(served, headers, &body)?;
-            ok(store
+            let validation = FieldValidation::from_query(query, "UpdateOptions")?;
+            let (object, warnings) = decode_strictly(served, headers, &body, validation)?;
+            let updated = store
                 .update(endpoint, namespace, name, object, target, dry_run)
-                .await?)
+                .await?;
+            Ok(with_warnings(json_response(&updated), &warnings))
         }
         Verb::Patch => {
             let patch_type = PatchType::from_media_type(&content_type(headers))?;
-            let pinned = patch::pins_resource_version(&body);
-            let apply = move |object: Value| match patch_type {
-                PatchType::Merge => patch::apply_merge(object, &body),
+            let validation = FieldValidation::from_query(query, "PatchOptions")?;
+            let patch = Patch::parse(patch_type, &body)?;
+            // The warnings of the attempt that was written (the store may
+            // re-apply the patch after a conflict).
+            let warnings = Mutex::new(Vec::new());
+            let apply = |object: Value| {
+                let (object, found) = patch.apply(object, served.schema, validation)?;
+                *warnings.lock().unwrap_or_else(PoisonError::into_inner) = found;
+                Ok(object)
             };
-            ok(store
+            let pinned = patch.pins_resource_version();
+            let patched = store
                 .patch(endpoint, namespace, name, &apply, pinned, target, dry_run)
-                .await?)
+                .await?;
+            let warnings = warnings
+                .into_inner()
+                .unwrap_or_else(PoisonError::into_inner);
+            Ok(with_warnings(json_response(&patched), &warnings))
         }
         Verb::Delete => {
             let preconditions = delete_preconditions(&body)?;
