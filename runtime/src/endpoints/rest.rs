@@ -13,13 +13,17 @@ use chrono::Utc;
 use generated::support::meta::{ResourceDescriptor, Verb};
 use serde_json::{Value, json};
 
+use super::apply::{self, ApplyTarget};
 use super::media::{as_table, content_type, json_body, json_response, ok, table_response};
 use super::watch;
+use crate::fieldmanager::manager_for_write;
 use crate::patch::{self, PatchType};
 use crate::pipeline::request_info::{RequestInfo, query_param};
 use crate::printers::{TableListMeta, table};
 use crate::registry::Registry;
-use crate::registry::store::{Filter, ListOptions, Preconditions, Store, WriteTarget};
+use crate::registry::store::{
+    Filter, ListOptions, Preconditions, Store, WriteOptions, WriteTarget,
+};
 use crate::selectors::{FieldLabels, FieldSelector, LabelSelector, SelectorError};
 use crate::status::ApiError;
 
@@ -151,25 +155,43 @@ async fn serve(
         }
         Verb::Create => {
             let object = json_body(served, headers, &body)?;
-            let created = store.create(endpoint, namespace, object, dry_run).await?;
+            let manager = manager_for_write(query, headers, "CreateOptions")?;
+            let options = WriteOptions::update(manager, dry_run);
+            let created = store.create(endpoint, namespace, object, &options).await?;
             Ok((StatusCode::CREATED, json_response(&created)).into_response())
         }
         Verb::Update => {
             let object = json_body(served, headers, &body)?;
+            let manager = manager_for_write(query, headers, "UpdateOptions")?;
+            let options = WriteOptions::update(manager, dry_run);
             ok(store
-                .update(endpoint, namespace, name, object, target, dry_run)
+                .update(endpoint, namespace, name, object, target, &options)
                 .await?)
         }
-        Verb::Patch => {
-            let patch_type = PatchType::from_media_type(&content_type(headers))?;
-            let pinned = patch::pins_resource_version(&body);
-            let apply = move |object: Value| match patch_type {
-                PatchType::Merge => patch::apply_merge(object, &body),
-            };
-            ok(store
-                .patch(endpoint, namespace, name, &apply, pinned, target, dry_run)
-                .await?)
-        }
+        Verb::Patch => match PatchType::from_media_type(&content_type(headers))? {
+            PatchType::Apply => {
+                let at = ApplyTarget {
+                    endpoint,
+                    namespace,
+                    name,
+                    target,
+                    dry_run,
+                };
+                apply::serve(store, &at, query, &body).await
+            }
+            patch_type => {
+                let manager = manager_for_write(query, headers, "PatchOptions")?;
+                let options = WriteOptions::update(manager, dry_run);
+                let pinned = patch::pins_resource_version(&body);
+                let apply = move |object: Value| match patch_type {
+                    PatchType::Merge => patch::apply_merge(object, &body),
+                    PatchType::Apply => Err(ApiError::internal("apply is served by apply::serve")),
+                };
+                ok(store
+                    .patch(endpoint, namespace, name, &apply, pinned, target, &options)
+                    .await?)
+            }
+        },
         Verb::Delete => {
             let preconditions = delete_preconditions(&body)?;
             ok(store

@@ -10,6 +10,9 @@ use crate::status::ApiError;
 pub enum PatchType {
     /// `application/merge-patch+json`
     Merge,
+    /// `application/apply-patch+yaml`: server-side apply
+    /// (`crate::endpoints::apply`).
+    Apply,
 }
 
 impl PatchType {
@@ -17,8 +20,9 @@ impl PatchType {
     pub fn from_media_type(media: &str) -> Result<PatchType, ApiError> {
         match media {
             "application/merge-patch+json" => Ok(PatchType::Merge),
+            "application/apply-patch+yaml" => Ok(PatchType::Apply),
             other => Err(ApiError::unsupported_media_type(format!(
-                "the body of the request was in an unknown format - accepted media types include: application/merge-patch+json (got {other:?})"
+                "the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/apply-patch+yaml (got {other:?})"
             ))),
         }
     }
