@@ -144,6 +144,16 @@ fn kubectl_server_side_apply_creates_reapplies_and_conflicts() {
     assert_eq!(live["spec"]["replicas"], 3);
     assert_eq!(live["metadata"]["labels"], json!({"app": "web"}));
 
+    // Applying the same configuration again writes nothing, even a second
+    // later, when the entry's time would differ.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    server.kubectl_ok(&["apply", "--server-side", "-f", second.to_str().unwrap()]);
+    let again = get_json(&server, &["deployment", "web"]);
+    assert_eq!(
+        again["metadata"]["resourceVersion"],
+        live["metadata"]["resourceVersion"]
+    );
+
     // Another manager changing an owned field conflicts.
     let other = write(
         &server,
@@ -381,6 +391,21 @@ async fn kube_rs_apply_conflicts_and_force() {
         status.message.contains("fieldManager: Too long"),
         "{}",
         status.message
+    );
+    let forced_merge = client
+        .request::<Value>(request(
+            "?force=true",
+            "application/merge-patch+json",
+            &json!({}),
+        ))
+        .await
+        .expect_err("force is only for apply");
+    let kube::Error::Api(status) = forced_merge else {
+        panic!("expected a Status, got {forced_merge:?}");
+    };
+    assert_eq!(
+        status.message,
+        "PatchOptions.meta.k8s.io \"\" is invalid: force: Forbidden: may not be specified for non-apply patch"
     );
 }
 

@@ -10,7 +10,7 @@ use generated::support::time::Time;
 use serde_json::{Map, Value, json};
 
 use super::media::{json_response, ok};
-use crate::fieldmanager::apply::{Applier, apply};
+use crate::fieldmanager::apply::{Applier, ApplyError, apply};
 use crate::fieldmanager::{Ownership, validate_manager};
 use crate::pipeline::request_info::query_param;
 use crate::registry::Endpoint;
@@ -73,7 +73,8 @@ pub async fn serve(
         dry_run: at.dry_run,
         ownership: Ownership::Applied,
     };
-    let patch = |live: Value| apply(root, Some(&live), &config, &applier).map_err(ApiError::from);
+    let patch =
+        |live: Value| apply(root, Some(&live), &config, &applier).map_err(|e| apply_error(at, e));
     loop {
         let updated = store
             .patch(
@@ -88,7 +89,8 @@ pub async fn serve(
             .await;
         match updated {
             Err(error) if error.reason == "NotFound" && at.target == WriteTarget::Main => {
-                let object = apply(root, None, &config, &applier)?;
+                let object =
+                    apply(root, None, &config, &applier).map_err(|e| apply_error(at, e))?;
                 match store
                     .create(at.endpoint, at.namespace, object, &options)
                     .await
@@ -102,6 +104,24 @@ pub async fn serve(
             }
             other => return ok(other?),
         }
+    }
+}
+
+/// Conflicts as they are; a configuration that does not fit the schema
+/// named as upstream names it (which answers those with a 500).
+fn apply_error(at: &ApplyTarget<'_>, error: ApplyError) -> ApiError {
+    match error {
+        ApplyError::Invalid(why) => {
+            let served = at.endpoint.served;
+            ApiError::bad_request(format!(
+                "failed to create typed patch object ({}/{}; {}, Kind={}): {why}",
+                at.namespace,
+                at.name,
+                api_version(served.group, served.version),
+                served.kind
+            ))
+        }
+        conflicts => conflicts.into(),
     }
 }
 

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::apply::{self, ApplyTarget};
 use super::media::{as_table, content_type, json_body, json_response, ok, table_response};
 use super::watch;
-use crate::fieldmanager::manager_for_write;
+use crate::fieldmanager::{self, manager_for_write};
 use crate::patch::{self, PatchType};
 use crate::pipeline::request_info::{RequestInfo, query_param};
 use crate::printers::{TableListMeta, table};
@@ -180,6 +180,7 @@ async fn serve(
                 apply::serve(store, &at, query, &body).await
             }
             patch_type => {
+                fieldmanager::refuse_force(query)?;
                 let manager = manager_for_write(query, headers, "PatchOptions")?;
                 let options = WriteOptions::update(manager, dry_run);
                 let pinned = patch::pins_resource_version(&body);

@@ -55,6 +55,9 @@ pub fn record(
     subresource: &str,
 ) {
     let Ownership::Update(manager) = ownership else {
+        if let Some(old) = old {
+            keep_times_of_a_no_op(old, new);
+        }
         return;
     };
     let now = Time::now().to_string();
@@ -66,6 +69,44 @@ pub fn record(
         now: &now,
     };
     update::track(Some(resource.schema), old, new, &writer);
+}
+
+/// An apply that changes nothing but its entries' times writes nothing,
+/// as upstream's managed-fields timestamp transformer arranges.
+fn keep_times_of_a_no_op(old: &Value, new: &mut Value) {
+    let without_times = |object: &Value| {
+        let mut object = object.clone();
+        if let Some(entries) = object
+            .pointer_mut("/metadata/managedFields")
+            .and_then(Value::as_array_mut)
+        {
+            for entry in entries.iter_mut().filter_map(Value::as_object_mut) {
+                entry.remove("time");
+            }
+        }
+        object
+    };
+    if without_times(old) == without_times(new) {
+        *new = old.clone();
+    }
+}
+
+/// Refuses `force` on patches other than apply, as upstream's PatchOptions
+/// validation does.
+pub fn refuse_force(query: Option<&str>) -> Result<(), ApiError> {
+    if query_param(query, "force").is_none() {
+        return Ok(());
+    }
+    let error = FieldError::forbidden(
+        &FieldPath::new("force"),
+        "may not be specified for non-apply patch",
+    );
+    Err(ApiError::invalid(
+        "meta.k8s.io",
+        "PatchOptions",
+        "",
+        &[error],
+    ))
 }
 
 /// The manager of a non-apply write: the `fieldManager` query parameter,
