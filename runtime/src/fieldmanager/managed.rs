@@ -6,6 +6,9 @@ use serde_json::{Value, json};
 use super::path::{Path, PathElement};
 use super::set::FieldSet;
 
+/// The manager old update entries are folded into.
+const ANCIENT_CHANGES: &str = "ancient-changes";
+
 /// How a manager came to own its fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Operation {
@@ -131,6 +134,47 @@ impl Managed {
             entry.fields = entry.fields.difference(taken);
         }
         self.entries.retain(|e| !e.fields.is_empty());
+    }
+
+    /// Keeps at most `max` update entries: the oldest are folded, per API
+    /// version, into an `ancient-changes` entry, as upstream caps them.
+    pub fn cap_updates(&mut self, max: usize) {
+        let mut updates: Vec<usize> = (0..self.entries.len())
+            .filter(|&i| self.entries[i].operation == Operation::Update)
+            .collect();
+        let mut count = updates.len();
+        if count <= max {
+            return;
+        }
+        updates.sort_by(|&a, &b| {
+            let (a, b) = (&self.entries[a], &self.entries[b]);
+            (&a.time, &a.manager).cmp(&(&b.time, &b.manager))
+        });
+        let mut first_of_version: Vec<(String, usize)> = Vec::new();
+        let mut folded = Vec::new();
+        for index in updates {
+            if count <= max {
+                break;
+            }
+            let version = self.entries[index].api_version.clone();
+            let Some(&(_, first)) = first_of_version.iter().find(|(v, _)| *v == version) else {
+                first_of_version.push((version, index));
+                continue;
+            };
+            let merged = self.entries[index].clone();
+            let bucket = &mut self.entries[first];
+            bucket.manager = ANCIENT_CHANGES.to_owned();
+            bucket.subresource.clear();
+            bucket.fields = bucket.fields.union(&merged.fields);
+            bucket.time = merged.time;
+            folded.push(index);
+            count -= 1;
+        }
+        let mut index = 0;
+        self.entries.retain(|_| {
+            index += 1;
+            !folded.contains(&(index - 1))
+        });
     }
 
     /// Writes the entries into `object` in upstream's order (operation,

@@ -25,8 +25,6 @@ use generated::support::meta::ResourceDescriptor;
 use generated::support::time::Time;
 use serde_json::Value;
 
-pub use managed::take as take_managed_fields;
-
 use crate::pipeline::request_info::query_param;
 use crate::registry::object::api_version;
 use crate::status::ApiError;

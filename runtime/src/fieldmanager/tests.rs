@@ -79,6 +79,11 @@ fn field_sets_refuse_undeclared_fields_and_keyless_items() {
     );
     let keyless = typed::to_field_set(pods(), &json!({"spec": {"containers": [{"image": "x"}]}}));
     assert!(keyless.unwrap_err().contains("omits key field \"name\""));
+    let twice = json!({"spec": {"containers": [{"name": "a"}, {"name": "a"}]}});
+    assert_eq!(
+        typed::to_field_set(pods(), &twice),
+        Err(".spec.containers: duplicate entries for key [name=\"a\"]".to_owned())
+    );
 }
 
 fn applier<'a>(manager: &'a str, force: bool) -> Applier<'a> {
@@ -348,5 +353,39 @@ fn creates_mark_optional_nodes_they_add_but_not_go_zero_values() {
                 "f:template": {"f:spec": {"f:containers": {"k:{\"name\":\"c\"}": {".": {}, "f:image": {}, "f:name": {}}}}}
             }
         })
+    );
+}
+
+#[test]
+fn old_update_entries_fold_into_ancient_changes() {
+    let mut object = pod(json!({"containers": [{"name": "a", "image": "a:0"}]}));
+    for n in 1..=12 {
+        let old = object.clone();
+        object["spec"]["containers"][0]["image"] = json!(format!("a:{n}"));
+        object["metadata"]["labels"][format!("l{n}")] = json!("x");
+        let now = format!("2026-01-01T00:00:{n:02}Z");
+        let manager = format!("m{n:02}");
+        let writer = Writer {
+            manager: &manager,
+            api_version: "v1",
+            subresource: "",
+            now: &now,
+        };
+        update::track(pods(), Some(&old), &mut object, &writer);
+    }
+    let names: Vec<String> = managers(&object).into_iter().map(|(m, _)| m).collect();
+    assert_eq!(names.len(), 10);
+    assert_eq!(names[0], "ancient-changes");
+    assert_eq!(
+        names[1..],
+        [
+            "m04", "m05", "m06", "m07", "m08", "m09", "m10", "m11", "m12"
+        ]
+    );
+    let ancient = &managers(&object)[0].1;
+    assert_eq!(
+        ancient.to_fields_v1(),
+        json!({"f:metadata": {"f:labels": {".": {}, "f:l1": {}, "f:l2": {}, "f:l3": {}}}}),
+        "the three oldest entries are folded together"
     );
 }

@@ -170,9 +170,13 @@ fn collect(node: Node, value: &Value, path: &mut Path, set: &mut FieldSet) -> Re
             }
         }
         (Shape::MapList { .. } | Shape::SetList, Value::Array(items)) => {
+            let mut seen = std::collections::BTreeSet::new();
             for (index, item) in items.iter().enumerate() {
-                let element = item_element(shape, index, item)
-                    .map_err(|e| format!("{}: {e}", super::path::display(path)))?;
+                let at = super::path::display(path);
+                let element = item_element(shape, index, item).map_err(|e| format!("{at}: {e}"))?;
+                if !seen.insert(element.clone()) {
+                    return Err(format!("{at}: duplicate entries for key {element}"));
+                }
                 path.push(element);
                 collect(item_node(shape), item, path, set)?;
                 set.insert(path.clone());

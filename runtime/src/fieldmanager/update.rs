@@ -7,6 +7,9 @@ use serde_json::Value;
 use super::managed::{self, Entry, Managed, Operation};
 use super::typed::{self, Node};
 
+/// How many update entries an object keeps, as upstream.
+const MAX_UPDATE_MANAGERS: usize = 10;
+
 /// Who wrote, in which API version, through which subresource.
 pub struct Writer<'a> {
     pub manager: &'a str,
@@ -48,6 +51,7 @@ pub fn track(root: Node, old: Option<&Value>, new: &mut Value, writer: &Writer<'
             fields: mine,
         });
     }
+    owners.cap_updates(MAX_UPDATE_MANAGERS);
     owners.write_to(new);
 }
 
