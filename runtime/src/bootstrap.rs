@@ -18,16 +18,8 @@ pub async fn ensure_namespaces(state: &RestState) -> anyhow::Result<()> {
     };
     for name in SYSTEM_NAMESPACES {
         let object = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
-        match state
-            .store
-            .create(
-                namespaces,
-                "",
-                object,
-                &WriteOptions::update(MANAGER, false),
-            )
-            .await
-        {
+        let options = WriteOptions::update(MANAGER, false);
+        match state.store.create(namespaces, "", object, &options).await {
             Ok(_) => {}
             Err(error) if error.reason == "AlreadyExists" => {}
             Err(error) => anyhow::bail!("creating namespace {name}: {}", error.message),

@@ -392,6 +392,33 @@ async fn kube_rs_apply_conflicts_and_force() {
         "{}",
         status.message
     );
+    let yaml = hyper::Request::builder()
+        .method("PATCH")
+        .uri("/api/v1/namespaces/default/configmaps/from-yaml?fieldManager=yaml")
+        .header("Content-Type", "application/apply-patch+yaml")
+        .body(
+            b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  k: v\n"
+                .to_vec(),
+        )
+        .expect("a request");
+    let created: Value = client.request(yaml).await.expect("a YAML apply creates");
+    assert_eq!(created["data"], json!({"k": "v"}));
+    let broken = hyper::Request::builder()
+        .method("PATCH")
+        .uri("/api/v1/namespaces/default/configmaps/from-yaml?fieldManager=yaml")
+        .header("Content-Type", "application/apply-patch+yaml")
+        .body(b"data: [unclosed".to_vec())
+        .expect("a request");
+    let error = client.request::<Value>(broken).await.expect_err("bad YAML");
+    let kube::Error::Api(status) = error else {
+        panic!("expected a Status, got {error:?}");
+    };
+    assert_eq!((status.code, status.reason.as_str()), (400, "BadRequest"));
+    assert!(
+        status.message.starts_with("error decoding patch: "),
+        "{}",
+        status.message
+    );
     let forced_merge = client
         .request::<Value>(request(
             "?force=true",

@@ -329,13 +329,13 @@ impl Store {
         }
         self.admit(endpoint, &mut merged, name)?;
         bump_generation(served, &old, &mut merged);
-        let subresource = target.subresource();
+        let ownership = &options.ownership;
         fieldmanager::record(
             served,
-            &options.ownership,
+            ownership,
             Some(&old),
             &mut merged,
-            subresource,
+            target.subresource(),
         );
 
         if merged == old {
