@@ -1,6 +1,7 @@
 //! `metadata.managedFields`: one entry per manager, operation, API version
 //! (for updates) and subresource, each with the set of fields it owns.
 
+use generated::support::field_error::{FieldError, FieldPath};
 use serde_json::{Value, json};
 
 use super::path::{Path, PathElement};
@@ -227,6 +228,32 @@ impl Managed {
             .collect();
         metadata.insert("managedFields".to_owned(), Value::Array(entries));
     }
+}
+
+/// Upstream's checks of entries a client sends: the operation and the
+/// fields type. (`[]` and `[{}]`, which clear the entries, never get here.)
+pub fn validate(entries: &Value) -> Vec<FieldError> {
+    let list = entries.as_array().map(Vec::as_slice).unwrap_or_default();
+    let mut errors = Vec::new();
+    for (i, entry) in list.iter().enumerate() {
+        let path = FieldPath::new("metadata").child("managedFields").index(i);
+        let text = |field: &str| entry.get(field).and_then(Value::as_str).unwrap_or_default();
+        if !matches!(text("operation"), "Apply" | "Update") {
+            errors.push(FieldError::invalid(
+                &path.child("operation"),
+                text("operation"),
+                "must be `Apply` or `Update`",
+            ));
+        }
+        if !matches!(text("fieldsType"), "" | "FieldsV1") {
+            errors.push(FieldError::invalid(
+                &path.child("fieldsType"),
+                text("fieldsType"),
+                "must be `FieldsV1`",
+            ));
+        }
+    }
+    errors
 }
 
 /// Removes and returns `metadata.managedFields` of `object`.

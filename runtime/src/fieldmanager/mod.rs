@@ -44,19 +44,19 @@ pub enum Ownership {
 
 /// The store's hook: records in `new`'s managedFields that the writer
 /// changed `old` (`None` for a create) into `new`, through `subresource`
-/// ("" or `status`).
+/// ("" or `status`). Malformed entries sent by the client are a 422.
 pub fn record(
     resource: &ResourceDescriptor,
     ownership: &Ownership,
     old: Option<&Value>,
     new: &mut Value,
     subresource: &str,
-) {
+) -> Result<(), ApiError> {
     let Ownership::Update(manager) = ownership else {
         if let Some(old) = old {
             keep_times_of_a_no_op(old, new);
         }
-        return;
+        return Ok(());
     };
     let now = Time::now().to_string();
     let version = api_version(resource.group, resource.version);
@@ -66,7 +66,13 @@ pub fn record(
         subresource,
         now: &now,
     };
-    update::track(Some(resource.schema), old, new, &writer);
+    update::track(Some(resource.schema), old, new, &writer).map_err(|errors| {
+        let name = new
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        ApiError::invalid(resource.group, resource.kind, name, &errors)
+    })
 }
 
 /// An apply that changes nothing but its entries' times writes nothing,

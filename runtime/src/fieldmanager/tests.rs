@@ -272,7 +272,7 @@ fn updates_take_changed_fields_from_other_managers() {
         subresource: "",
         now: "2026-01-02T00:00:00Z",
     };
-    update::track(pods(), Some(&live), &mut edited, &writer);
+    update::track(pods(), Some(&live), &mut edited, &writer).unwrap();
     let owners = managers(&edited);
     assert_eq!(
         owners
@@ -307,7 +307,8 @@ fn updates_take_changed_fields_from_other_managers() {
             now: "2027-01-01T00:00:00Z",
             ..writer
         },
-    );
+    )
+    .unwrap();
     assert_eq!(again, edited);
 
     // An empty list clears them.
@@ -321,7 +322,8 @@ fn updates_take_changed_fields_from_other_managers() {
             now: "2027-01-01T00:00:00Z",
             ..writer
         },
-    );
+    )
+    .unwrap();
     assert!(cleared["metadata"].get("managedFields").is_none());
 }
 
@@ -342,7 +344,7 @@ fn creates_mark_optional_nodes_they_add_but_not_go_zero_values() {
         subresource: "",
         now: "2026-01-01T00:00:00Z",
     };
-    update::track(deployments(), None, &mut created, &writer);
+    update::track(deployments(), None, &mut created, &writer).unwrap();
     assert_eq!(
         created["metadata"]["managedFields"][0]["fieldsV1"],
         json!({
@@ -359,6 +361,7 @@ fn creates_mark_optional_nodes_they_add_but_not_go_zero_values() {
 #[test]
 fn old_update_entries_fold_into_ancient_changes() {
     let mut object = pod(json!({"containers": [{"name": "a", "image": "a:0"}]}));
+    // m01 creates the pod; m02 to m12 update it.
     for n in 1..=12 {
         let old = object.clone();
         object["spec"]["containers"][0]["image"] = json!(format!("a:{n}"));
@@ -371,7 +374,8 @@ fn old_update_entries_fold_into_ancient_changes() {
             subresource: "",
             now: &now,
         };
-        update::track(pods(), Some(&old), &mut object, &writer);
+        let old = (n > 1).then_some(&old);
+        update::track(pods(), old, &mut object, &writer).unwrap();
     }
     let names: Vec<String> = managers(&object).into_iter().map(|(m, _)| m).collect();
     assert_eq!(names.len(), 10);
@@ -385,7 +389,38 @@ fn old_update_entries_fold_into_ancient_changes() {
     let ancient = &managers(&object)[0].1;
     assert_eq!(
         ancient.to_fields_v1(),
-        json!({"f:metadata": {"f:labels": {".": {}, "f:l1": {}, "f:l2": {}, "f:l3": {}}}}),
-        "the three oldest entries are folded together"
+        json!({
+            "f:metadata": {"f:labels": {".": {}, "f:l1": {}, "f:l2": {}, "f:l3": {}}},
+            "f:spec": {"f:containers": {"k:{\"name\":\"a\"}": {".": {}, "f:name": {}}}}
+        }),
+        "the three oldest entries (m01 created the pod) are folded together"
     );
+}
+
+#[test]
+fn updates_refuse_malformed_entries_and_leave_untracked_objects_alone() {
+    let writer = Writer {
+        manager: "w",
+        api_version: "v1",
+        subresource: "",
+        now: "2026-01-01T00:00:00Z",
+    };
+    let mut bad = pod(json!({}));
+    bad["metadata"]["managedFields"] =
+        json!([{"manager": "x", "operation": "Patch", "fieldsType": "FieldsV2"}]);
+    let errors = update::track(pods(), None, &mut bad, &writer).unwrap_err();
+    let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "metadata.managedFields[0].operation",
+            "metadata.managedFields[0].fieldsType"
+        ]
+    );
+
+    let untracked = pod(json!({"restartPolicy": "Always"}));
+    let mut changed = untracked.clone();
+    changed["spec"]["restartPolicy"] = json!("Never");
+    update::track(pods(), Some(&untracked), &mut changed, &writer).unwrap();
+    assert!(changed["metadata"].get("managedFields").is_none());
 }

@@ -2,6 +2,7 @@
 //! (operation `Update`) takes every field it set or changed, from whoever
 //! owned it, and nobody keeps fields that were removed.
 
+use generated::support::field_error::FieldError;
 use serde_json::Value;
 
 use super::managed::{self, Entry, Managed, Operation};
@@ -23,8 +24,23 @@ pub struct Writer<'a> {
 /// Records an update of `old` (`None` for a create) into `new` in
 /// `new`'s `metadata.managedFields`. Clients may replace the entries by
 /// sending them (an empty list clears them), except through a subresource.
-pub fn track(root: Node, old: Option<&Value>, new: &mut Value, writer: &Writer<'_>) {
+/// Entries that are not well formed are a validation error.
+pub fn track(
+    root: Node,
+    old: Option<&Value>,
+    new: &mut Value,
+    writer: &Writer<'_>,
+) -> Result<(), Vec<FieldError>> {
     let given = managed::take(new);
+    if let Some(given) = &given
+        && writer.subresource.is_empty()
+        && !given.as_array().is_some_and(|list| is_reset(list))
+    {
+        let errors = managed::validate(given);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+    }
     let mut old = old.cloned();
     let live = old.as_mut().and_then(managed::take);
     let decode = |v: Option<Value>| v.and_then(|v| Managed::decode(&v).ok()).unwrap_or_default();
@@ -37,6 +53,11 @@ pub fn track(root: Node, old: Option<&Value>, new: &mut Value, writer: &Writer<'
         },
         None => decode(live),
     };
+    // Like upstream, an object without entries is only tracked from its
+    // creation (or a server-side apply) on.
+    if old.is_some() && owners.entries.is_empty() {
+        return Ok(());
+    }
     let comparison = typed::compare(root, old.as_ref(), new);
     let changed = comparison.changed();
     owners.take_from_all(&changed.union(&comparison.removed));
@@ -53,6 +74,7 @@ pub fn track(root: Node, old: Option<&Value>, new: &mut Value, writer: &Writer<'
     }
     owners.cap_updates(MAX_UPDATE_MANAGERS);
     owners.write_to(new);
+    Ok(())
 }
 
 /// `[]` or `[{}]`: the client asks to clear managedFields.

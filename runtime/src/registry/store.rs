@@ -267,7 +267,7 @@ impl Store {
         let strategy = strategy::for_resource(served.group, served.plural);
         strategy.prepare_for_create(&mut object);
         self.admit(endpoint, &mut object, &name)?;
-        fieldmanager::record(served, &options.ownership, None, &mut object, "");
+        fieldmanager::record(served, &options.ownership, None, &mut object, "")?;
         if served.namespaced {
             self.require_namespace(namespace).await?;
         }
@@ -336,7 +336,7 @@ impl Store {
             Some(&old),
             &mut merged,
             target.subresource(),
-        );
+        )?;
 
         if merged == old {
             return Ok(old);
