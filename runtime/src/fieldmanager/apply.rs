@@ -156,7 +156,7 @@ fn prune(root: Node, merged: &mut Value, last: &FieldSet, now: &FieldSet, others
         let mut parent = path.clone();
         parent.pop();
         while !parent.is_empty() && !kept.has_at_or_below(&parent) {
-            let empty = typed::get(root, merged, &parent).is_some_and(|(_, v)| match v {
+            let empty = typed::get(root, merged, &parent).is_some_and(|v| match v {
                 Value::Object(o) => o.is_empty(),
                 Value::Array(a) => a.is_empty(),
                 _ => false,
@@ -222,7 +222,7 @@ fn set_last_applied(object: &mut Value, config: &Value) {
 
 /// The 409 upstream answers conflicts with: one cause per field, and a
 /// message listing them by manager.
-pub fn conflict_error(conflicts: &[Conflict]) -> ApiError {
+fn conflict_error(conflicts: &[Conflict]) -> ApiError {
     let causes: Vec<Value> = conflicts
         .iter()
         .map(|c| {

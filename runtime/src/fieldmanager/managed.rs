@@ -77,6 +77,7 @@ impl Managed {
         }
     }
 
+    /// Reads a `managedFields` list, joining entries of one manager.
     pub fn decode(value: &Value) -> Result<Managed, String> {
         let list = value.as_array().ok_or("managedFields must be a list")?;
         let mut managed = Managed::default();

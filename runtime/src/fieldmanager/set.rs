@@ -15,22 +15,27 @@ pub struct FieldSet {
 }
 
 impl FieldSet {
+    /// The empty set.
     pub fn new() -> FieldSet {
         FieldSet::default()
     }
 
+    /// Adds `path` (not its prefixes).
     pub fn insert(&mut self, path: Path) {
         self.paths.insert(path);
     }
 
+    /// Whether `path` itself is in the set.
     pub fn contains(&self, path: &[PathElement]) -> bool {
         self.paths.contains(path)
     }
 
+    /// Whether the set has no paths.
     pub fn is_empty(&self) -> bool {
         self.paths.is_empty()
     }
 
+    /// The paths in order.
     pub fn iter(&self) -> impl Iterator<Item = &Path> {
         self.paths.iter()
     }
@@ -46,33 +51,24 @@ impl FieldSet {
             .is_some_and(|p| p.starts_with(prefix))
     }
 
+    /// Paths in either set.
     pub fn union(&self, other: &FieldSet) -> FieldSet {
         FieldSet {
             paths: self.paths.union(&other.paths).cloned().collect(),
         }
     }
 
+    /// Paths in this set and not in `other`.
     pub fn difference(&self, other: &FieldSet) -> FieldSet {
         FieldSet {
             paths: self.paths.difference(&other.paths).cloned().collect(),
         }
     }
 
+    /// Paths in both sets.
     pub fn intersection(&self, other: &FieldSet) -> FieldSet {
         FieldSet {
             paths: self.paths.intersection(&other.paths).cloned().collect(),
-        }
-    }
-
-    /// Only the paths that start with `prefix`.
-    pub fn under(&self, prefix: &[PathElement]) -> FieldSet {
-        FieldSet {
-            paths: self
-                .paths
-                .iter()
-                .filter(|p| p.starts_with(prefix))
-                .cloned()
-                .collect(),
         }
     }
 

@@ -135,6 +135,14 @@ fn item_element(shape: Shape, index: usize, item: &Value) -> Result<PathElement,
     }
 }
 
+/// Where the item `element` names sits in `items`.
+fn position(shape: Shape, items: &[Value], element: &PathElement) -> Option<usize> {
+    items
+        .iter()
+        .enumerate()
+        .position(|(i, v)| item_element(shape, i, v).ok().as_ref() == Some(element))
+}
+
 fn present(value: Option<&Value>) -> Option<&Value> {
     value.filter(|v| !v.is_null())
 }
@@ -358,11 +366,7 @@ pub fn merge(node: Node, live: Option<&Value>, config: &Value) -> Value {
                     out.push(item.clone());
                     continue;
                 };
-                let position = out
-                    .iter()
-                    .enumerate()
-                    .position(|(i, v)| item_element(shape, i, v).ok().as_ref() == Some(&element));
-                match position {
+                match position(shape, &out, &element) {
                     Some(at) => out[at] = merge(item_node(shape), Some(&out[at]), item),
                     None => out.push(merge(item_node(shape), None, item)),
                 }
@@ -388,11 +392,7 @@ pub fn remove(node: Node, value: &mut Value, path: &[PathElement]) -> bool {
             object.get_mut(key).is_some_and(|v| remove(child, v, rest))
         }
         (element, Value::Array(items)) => {
-            let Some(at) = items
-                .iter()
-                .enumerate()
-                .position(|(i, v)| item_element(shape, i, v).ok().as_ref() == Some(element))
-            else {
+            let Some(at) = position(shape, items, element) else {
                 return false;
             };
             if rest.is_empty() {
@@ -406,9 +406,9 @@ pub fn remove(node: Node, value: &mut Value, path: &[PathElement]) -> bool {
 }
 
 /// The value at `path`, if there is one.
-pub fn get<'a>(node: Node, value: &'a Value, path: &[PathElement]) -> Option<(Node, &'a Value)> {
+pub fn get<'a>(node: Node, value: &'a Value, path: &[PathElement]) -> Option<&'a Value> {
     let Some((first, rest)) = path.split_first() else {
-        return Some((node, value));
+        return Some(value);
     };
     let shape = shape(node, value);
     match (first, value) {
@@ -417,12 +417,8 @@ pub fn get<'a>(node: Node, value: &'a Value, path: &[PathElement]) -> Option<(No
             get(child, object.get(key)?, rest)
         }
         (element, Value::Array(items)) => {
-            let item = items
-                .iter()
-                .enumerate()
-                .find(|(i, v)| item_element(shape, *i, v).ok().as_ref() == Some(element))?
-                .1;
-            get(item_node(shape), item, rest)
+            let at = position(shape, items, element)?;
+            get(item_node(shape), &items[at], rest)
         }
         _ => None,
     }
