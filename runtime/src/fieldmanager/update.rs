@@ -41,9 +41,8 @@ pub fn track(
             return Err(errors);
         }
     }
-    let mut old = old.cloned();
-    let live = old.as_mut().and_then(managed::take);
-    let decode = |v: Option<Value>| v.and_then(|v| Managed::decode(&v).ok()).unwrap_or_default();
+    let live = old.and_then(|o| o.pointer("/metadata/managedFields"));
+    let decode = |v: Option<&Value>| v.and_then(|v| Managed::decode(v).ok()).unwrap_or_default();
     let mut owners = match given {
         _ if !writer.subresource.is_empty() => decode(live),
         Some(Value::Array(list)) if is_reset(&list) => Managed::default(),
@@ -58,7 +57,8 @@ pub fn track(
     if old.is_some() && owners.entries.is_empty() {
         return Ok(());
     }
-    let comparison = typed::compare(root, old.as_ref(), new);
+    // The old entries show up as removed; nobody owns them, so that is moot.
+    let comparison = typed::compare(root, old, new);
     let changed = comparison.changed();
     owners.take_from_all(&changed.union(&comparison.removed));
     let mine = managed::strip_meta(&changed.difference(&comparison.removed));
