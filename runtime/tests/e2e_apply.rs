@@ -355,6 +355,27 @@ async fn kube_rs_apply_conflicts_and_force() {
     assert_eq!(owners, ["other"], "mgr lost its only field");
     assert_eq!(entries[0].operation.as_deref(), Some("Apply"));
 
+    // A resourceVersion in the configuration is a precondition.
+    let mut stale = config("stale");
+    stale["metadata"]["resourceVersion"] = json!("1");
+    let error = config_maps
+        .patch(
+            "settings",
+            &PatchParams::apply("other"),
+            &Patch::Apply(stale),
+        )
+        .await
+        .expect_err("a stale resourceVersion");
+    let kube::Error::Api(status) = error else {
+        panic!("expected a Status, got {error:?}");
+    };
+    assert_eq!(status.code, 409);
+    assert!(
+        status.message.ends_with("the object has been modified; please apply your changes to the latest version and try again"),
+        "{}",
+        status.message
+    );
+
     // The manager is required, and at most 128 bytes long.
     let request = |query: &str, content_type: &str, body: &Value| {
         hyper::Request::builder()
