@@ -473,7 +473,7 @@ async fn kube_rs_patches() {
             assert_eq!(status.code, 415);
             assert_eq!(
                 status.message,
-                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml"
             );
         }
         other => panic!("expected a 415, got {other:?}"),

@@ -1,5 +1,6 @@
 //! HTTP handlers: resources (`rest`), health, version, discovery.
 
+pub mod apply;
 pub mod discovery;
 pub mod field_validation;
 pub mod health;

@@ -13,14 +13,18 @@ use chrono::Utc;
 use generated::support::meta::{ResourceDescriptor, Verb};
 use serde_json::{Value, json};
 
+use super::apply::{self, ApplyTarget};
 use super::field_validation::{FieldValidation, decode_strictly};
 use super::media::{as_table, content_type, json_response, ok, table_response, with_warnings};
 use super::{negotiate, watch};
+use crate::fieldmanager::{self, manager_for_write};
 use crate::patch::{Patch, PatchType};
 use crate::pipeline::request_info::{RequestInfo, query_param};
 use crate::printers::{TableListMeta, table};
 use crate::registry::Registry;
-use crate::registry::store::{Filter, ListOptions, Preconditions, Store, WriteTarget};
+use crate::registry::store::{
+    Filter, ListOptions, Preconditions, Store, WriteOptions, WriteTarget,
+};
 use crate::selectors::{FieldLabels, FieldSelector, LabelSelector, SelectorError};
 use crate::status::ApiError;
 
@@ -161,39 +165,57 @@ async fn serve(
         Verb::Create => {
             let validation = FieldValidation::from_query(query, "CreateOptions")?;
             let (object, warnings) = decode_strictly(served, headers, &body, validation)?;
-            let created = store.create(endpoint, namespace, object, dry_run).await?;
+            let manager = manager_for_write(query, headers, "CreateOptions")?;
+            let options = WriteOptions::update(manager, dry_run);
+            let created = store.create(endpoint, namespace, object, &options).await?;
             let response = (StatusCode::CREATED, json_response(&created)).into_response();
             Ok(with_warnings(response, &warnings))
         }
         Verb::Update => {
             let validation = FieldValidation::from_query(query, "UpdateOptions")?;
             let (object, warnings) = decode_strictly(served, headers, &body, validation)?;
+            let manager = manager_for_write(query, headers, "UpdateOptions")?;
+            let options = WriteOptions::update(manager, dry_run);
             let updated = store
-                .update(endpoint, namespace, name, object, target, dry_run)
+                .update(endpoint, namespace, name, object, target, &options)
                 .await?;
             Ok(with_warnings(json_response(&updated), &warnings))
         }
-        Verb::Patch => {
-            let patch_type = PatchType::from_media_type(&content_type(headers))?;
-            let validation = FieldValidation::from_query(query, "PatchOptions")?;
-            let patch = Patch::parse(patch_type, &body)?;
-            // The warnings of the attempt that was written (the store may
-            // re-apply the patch after a conflict).
-            let warnings = Mutex::new(Vec::new());
-            let apply = |object: Value| {
-                let (object, found) = patch.apply(object, served.schema, validation)?;
-                *warnings.lock().unwrap_or_else(PoisonError::into_inner) = found;
-                Ok(object)
-            };
-            let pinned = patch.pins_resource_version();
-            let patched = store
-                .patch(endpoint, namespace, name, &apply, pinned, target, dry_run)
-                .await?;
-            let warnings = warnings
-                .into_inner()
-                .unwrap_or_else(PoisonError::into_inner);
-            Ok(with_warnings(json_response(&patched), &warnings))
-        }
+        Verb::Patch => match PatchType::from_media_type(&content_type(headers))? {
+            PatchType::Apply => {
+                let at = ApplyTarget {
+                    endpoint,
+                    namespace,
+                    name,
+                    target,
+                    dry_run,
+                };
+                apply::serve(store, &at, query, &body).await
+            }
+            patch_type => {
+                fieldmanager::refuse_force(query)?;
+                let validation = FieldValidation::from_query(query, "PatchOptions")?;
+                let manager = manager_for_write(query, headers, "PatchOptions")?;
+                let options = WriteOptions::update(manager, dry_run);
+                let patch = Patch::parse(patch_type, &body)?;
+                // The warnings of the attempt that was written (the store may
+                // re-apply the patch after a conflict).
+                let warnings = Mutex::new(Vec::new());
+                let apply = |object: Value| {
+                    let (object, found) = patch.apply(object, served.schema, validation)?;
+                    *warnings.lock().unwrap_or_else(PoisonError::into_inner) = found;
+                    Ok(object)
+                };
+                let pinned = patch.pins_resource_version();
+                let patched = store
+                    .patch(endpoint, namespace, name, &apply, pinned, target, &options)
+                    .await?;
+                let warnings = warnings
+                    .into_inner()
+                    .unwrap_or_else(PoisonError::into_inner);
+                Ok(with_warnings(json_response(&patched), &warnings))
+            }
+        },
         Verb::Delete => {
             let preconditions = delete_preconditions(&body)?;
             ok(store

@@ -28,17 +28,21 @@ pub enum PatchType {
     Merge,
     /// `application/strategic-merge-patch+json`
     Strategic,
+    /// `application/apply-patch+yaml`: server-side apply
+    /// (`crate::endpoints::apply`).
+    Apply,
 }
 
 impl PatchType {
     /// Every format with its media type, in upstream's order.
-    const ALL: [(PatchType, &'static str); 3] = [
+    const ALL: [(PatchType, &'static str); 4] = [
         (PatchType::Json, "application/json-patch+json"),
         (PatchType::Merge, "application/merge-patch+json"),
         (
             PatchType::Strategic,
             "application/strategic-merge-patch+json",
         ),
+        (PatchType::Apply, "application/apply-patch+yaml"),
     ];
 
     /// The format of a body of this media type (parameters already removed).
@@ -92,6 +96,11 @@ impl Patch {
             }
             PatchType::Merge => (Body::Merge(document()?), duplicates),
             PatchType::Strategic => (Body::Strategic(document()?), duplicates),
+            PatchType::Apply => {
+                return Err(ApiError::internal(
+                    "server-side apply is served by endpoints::apply",
+                ));
+            }
         };
         Ok(Patch { body, body_errors })
     }
@@ -236,7 +245,7 @@ mod tests {
         assert_eq!(error.code, StatusCode::UNSUPPORTED_MEDIA_TYPE);
         assert_eq!(
             error.message,
-            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"
+            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml"
         );
         assert_eq!(
             PatchType::from_media_type("application/strategic-merge-patch+json").unwrap(),

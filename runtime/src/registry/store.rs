@@ -22,6 +22,7 @@ use super::metadata;
 use super::object::{api_version, meta_str, set_meta, validate_name};
 use super::strategy;
 use crate::conversion;
+use crate::fieldmanager::{self, Ownership};
 use crate::status::ApiError;
 use crate::storage::{KeyValue, RangeRequest, Revision, Storage, StorageError};
 
@@ -43,6 +44,25 @@ pub struct Preconditions {
     pub resource_version: Option<String>,
 }
 
+/// How a write is carried out.
+#[derive(Clone, Debug)]
+pub struct WriteOptions {
+    /// `dryRun=All`: nothing is stored; the answer shows what would be.
+    pub dry_run: bool,
+    /// Who writes, for `metadata.managedFields`.
+    pub ownership: Ownership,
+}
+
+impl WriteOptions {
+    /// A write by `manager` (operation `Update`).
+    pub fn update(manager: impl Into<String>, dry_run: bool) -> WriteOptions {
+        WriteOptions {
+            dry_run,
+            ownership: Ownership::Update(manager.into()),
+        }
+    }
+}
+
 /// The generic store over one storage backend.
 #[derive(Clone)]
 pub struct Store {
@@ -57,6 +77,16 @@ pub enum WriteTarget {
     Main,
     /// `/status`: only status changes.
     Status,
+}
+
+impl WriteTarget {
+    /// The subresource name managedFields entries record.
+    pub fn subresource(self) -> &'static str {
+        match self {
+            WriteTarget::Main => "",
+            WriteTarget::Status => "status",
+        }
+    }
 }
 
 impl Store {
@@ -175,14 +205,13 @@ impl Store {
         }))
     }
 
-    /// `POST` a new object. With `dry_run` nothing is stored and the answer
-    /// shows what would have been.
+    /// `POST` a new object.
     pub async fn create(
         &self,
         endpoint: Endpoint,
         namespace: &str,
         mut object: Value,
-        dry_run: bool,
+        options: &WriteOptions,
     ) -> Result<Value, ApiError> {
         let served = endpoint.served;
         check_type(served, &object)?;
@@ -239,12 +268,13 @@ impl Store {
         let strategy = strategy::for_resource(served.group, served.plural);
         strategy.prepare_for_create(&mut object);
         self.admit(endpoint, &mut object, &name)?;
+        fieldmanager::record(served, &options.ownership, None, &mut object, "")?;
         if served.namespaced {
             self.require_namespace(namespace).await?;
         }
 
         let stored = to_storage(endpoint, object)?;
-        if dry_run {
+        if options.dry_run {
             return from_storage(endpoint, stored, None);
         }
         let key = keys::object_key(endpoint.stored, namespace, &name);
@@ -269,7 +299,7 @@ impl Store {
         name: &str,
         mut object: Value,
         target: WriteTarget,
-        dry_run: bool,
+        options: &WriteOptions,
     ) -> Result<Value, ApiError> {
         let served = endpoint.served;
         check_type(served, &object)?;
@@ -304,6 +334,14 @@ impl Store {
         }
         self.admit(endpoint, &mut merged, name)?;
         bump_generation(served, &old, &mut merged);
+        let ownership = &options.ownership;
+        fieldmanager::record(
+            served,
+            ownership,
+            Some(&old),
+            &mut merged,
+            target.subresource(),
+        )?;
 
         if merged == old {
             return Ok(old);
@@ -311,7 +349,7 @@ impl Store {
         let waits = strategy::for_resource(served.group, served.plural).deletion_waits(&merged);
         let finished = is_deleting(&merged) && finalizers(&merged).is_empty() && !waits;
         let stored = to_storage(endpoint, merged)?;
-        if dry_run {
+        if options.dry_run {
             return from_storage(endpoint, stored, Some(current.mod_revision));
         }
         let key = keys::object_key(endpoint.stored, namespace, name);
@@ -345,12 +383,12 @@ impl Store {
         apply: &(dyn Fn(Value) -> Result<Value, ApiError> + Send + Sync),
         pinned: bool,
         target: WriteTarget,
-        dry_run: bool,
+        options: &WriteOptions,
     ) -> Result<Value, ApiError> {
         loop {
             let object = apply(self.get(endpoint, namespace, name).await?)?;
             match self
-                .update(endpoint, namespace, name, object, target, dry_run)
+                .update(endpoint, namespace, name, object, target, options)
                 .await
             {
                 Err(error) if error.reason == "Conflict" && !pinned => continue,
@@ -528,6 +566,10 @@ fn merge_update(
         }
         WriteTarget::Status => {
             let mut merged = old.clone();
+            // Server-side apply on /status brings the entries it computed.
+            if let Some(managed) = new.pointer("/metadata/managedFields") {
+                set_meta(&mut merged, "managedFields", Some(managed.clone()));
+            }
             match new.get("status") {
                 Some(status) => merged["status"] = status.clone(),
                 None => {
