@@ -11,6 +11,7 @@ pub mod config;
 pub mod conversion;
 pub mod discovery;
 pub mod endpoints;
+pub mod field_validation;
 pub mod fieldmanager;
 pub mod kubeconfig;
 pub mod metrics;

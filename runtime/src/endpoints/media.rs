@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::negotiate;
 use crate::codec::protobuf;
+use crate::field_validation::{FieldValidation, duplicate_fields, prune_unknown, undecodable};
 use crate::pipeline::request_info::query_param;
 use crate::printers::IncludeObject;
 use crate::status::ApiError;
@@ -151,4 +152,25 @@ fn drop_empty_strings(root: SchemaId, value: &mut Value) {
         }
         _ => {}
     }
+}
+
+/// Decodes a create or update body under a `fieldValidation` directive:
+/// unknown fields are dropped, and they and duplicate fields become
+/// warnings or (`Strict`) a 400.
+pub fn decode_strictly(
+    served: &ResourceDescriptor,
+    headers: &HeaderMap,
+    body: &[u8],
+    validation: FieldValidation,
+) -> Result<(Value, Vec<String>), ApiError> {
+    let mut object = json_body(served, headers, body)?;
+    let mut errors = match validation {
+        FieldValidation::Ignore => Vec::new(),
+        FieldValidation::Warn | FieldValidation::Strict => duplicate_fields(body),
+    };
+    errors.extend(prune_unknown(served.schema, &mut object));
+    let warnings = validation.check(errors, |message| {
+        undecodable(served.kind, served.version, message)
+    })?;
+    Ok((object, warnings))
 }

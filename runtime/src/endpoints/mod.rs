@@ -2,7 +2,6 @@
 
 pub mod apply;
 pub mod discovery;
-pub mod field_validation;
 pub mod health;
 pub mod media;
 pub mod negotiate;

@@ -14,9 +14,11 @@ use generated::support::meta::{ResourceDescriptor, Verb};
 use serde_json::{Value, json};
 
 use super::apply::{self, ApplyTarget};
-use super::field_validation::{FieldValidation, decode_strictly};
-use super::media::{as_table, content_type, json_response, ok, table_response, with_warnings};
+use super::media::{
+    as_table, content_type, decode_strictly, json_response, ok, table_response, with_warnings,
+};
 use super::{negotiate, watch};
+use crate::field_validation::FieldValidation;
 use crate::fieldmanager::{self, manager_for_write};
 use crate::patch::{Patch, PatchType};
 use crate::pipeline::request_info::{RequestInfo, query_param};

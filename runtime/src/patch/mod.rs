@@ -16,7 +16,7 @@ use generated::support::schema::SchemaId;
 use serde_json::{Value, json};
 
 use self::json::JsonPatch;
-use crate::endpoints::field_validation::{FieldValidation, duplicate_fields, prune_unknown};
+use crate::field_validation::{FieldValidation, duplicate_fields, prune_unknown};
 use crate::status::ApiError;
 
 /// The patch formats a `Content-Type` names.

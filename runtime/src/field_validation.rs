@@ -8,16 +8,13 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
 
-use axum::http::HeaderMap;
 use generated::SCHEMAS;
 use generated::support::field_error::{FieldError, FieldPath, quote};
-use generated::support::meta::ResourceDescriptor;
 use generated::support::schema::SchemaId;
 use generated::support::unknown_fields::prune_unknown_fields;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
-use super::media::json_body;
 use crate::pipeline::request_info::query_param;
 use crate::status::ApiError;
 
@@ -69,27 +66,6 @@ impl FieldValidation {
     }
 }
 
-/// Decodes a create or update body under a `fieldValidation` directive:
-/// unknown fields are dropped, and they and duplicate fields become
-/// warnings or (`Strict`) a 400.
-pub fn decode_strictly(
-    served: &ResourceDescriptor,
-    headers: &HeaderMap,
-    body: &[u8],
-    validation: FieldValidation,
-) -> Result<(Value, Vec<String>), ApiError> {
-    let mut object = json_body(served, headers, body)?;
-    let mut errors = match validation {
-        FieldValidation::Ignore => Vec::new(),
-        FieldValidation::Warn | FieldValidation::Strict => duplicate_fields(body),
-    };
-    errors.extend(prune_unknown(served.schema, &mut object));
-    let warnings = validation.check(errors, |message| {
-        undecodable(served.kind, served.version, message)
-    })?;
-    Ok((object, warnings))
-}
-
 /// Drops the fields of `object` its schema does not declare and returns
 /// them as upstream words each (`unknown field "spec.foo"`).
 pub fn prune_unknown(schema: SchemaId, object: &mut Value) -> Vec<String> {
@@ -117,7 +93,7 @@ pub fn duplicate_fields(body: &[u8]) -> Vec<String> {
 
 /// The errors a create or update fails with under `Strict`:
 /// `Pod in version "v1" cannot be handled as a Pod: strict decoding error: ...`.
-fn undecodable(kind: &str, version: &str, message: String) -> ApiError {
+pub fn undecodable(kind: &str, version: &str, message: String) -> ApiError {
     ApiError::bad_request(format!(
         "{kind} in version {} cannot be handled as a {kind}: {message}",
         quote(version)
