@@ -5,5 +5,6 @@ pub mod health;
 pub mod media;
 pub mod openapi;
 pub mod rest;
+pub mod subresources;
 pub mod version;
 pub mod watch;

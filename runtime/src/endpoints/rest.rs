@@ -10,16 +10,20 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use generated::support::field_error::{FieldError, FieldPath};
 use generated::support::meta::{ResourceDescriptor, Verb};
 use serde_json::{Value, json};
 
 use super::media::{as_table, content_type, json_body, json_response, ok, table_response};
+use super::subresources;
 use super::watch;
 use crate::patch::{self, PatchType};
 use crate::pipeline::request_info::{RequestInfo, query_param};
 use crate::printers::{TableListMeta, table};
 use crate::registry::Registry;
-use crate::registry::store::{Filter, ListOptions, Preconditions, Store, WriteTarget};
+use crate::registry::store::{
+    DeleteOptions, Filter, ListOptions, Preconditions, Store, WriteTarget,
+};
 use crate::selectors::{FieldLabels, FieldSelector, LabelSelector, SelectorError};
 use crate::status::ApiError;
 
@@ -65,6 +69,9 @@ async fn serve(
     if !served.namespaced && !info.namespace.is_empty() && !is_namespaces {
         return Err(ApiError::not_found_path());
     }
+    if subresources::handles(served, &info.subresource) {
+        return subresources::serve(state, endpoint, info, namespace, query, headers, body).await;
+    }
     let target = match info.subresource.as_str() {
         "" => WriteTarget::Main,
         "status" if served.subresource("status").is_some() => WriteTarget::Status,
@@ -89,8 +96,8 @@ async fn serve(
     };
     let supported = match target {
         WriteTarget::Main => served.supports(verb),
-        WriteTarget::Status => served
-            .subresource("status")
+        WriteTarget::Status | WriteTarget::Subresource => served
+            .subresource(&info.subresource)
             .is_some_and(|s| s.verbs.contains(&verb)),
     };
     if !supported {
@@ -171,12 +178,13 @@ async fn serve(
                 .await?)
         }
         Verb::Delete => {
-            let preconditions = delete_preconditions(&body)?;
+            let options = delete_options(&body, query)?;
             ok(store
-                .delete(endpoint, namespace, name, &preconditions, dry_run)
+                .delete(endpoint, namespace, name, &options, dry_run)
                 .await?)
         }
         Verb::DeleteCollection => {
+            let delete_options = delete_options(&body, query)?;
             let options = ListOptions {
                 filter: filter(served, query)?,
                 ..ListOptions::default()
@@ -207,7 +215,7 @@ async fn serve(
                         endpoint,
                         item_namespace,
                         item_name,
-                        &Preconditions::default(),
+                        &delete_options,
                         dry_run,
                     )
                     .await
@@ -224,11 +232,11 @@ async fn serve(
     }
 }
 
-fn method_not_allowed() -> ApiError {
+pub(super) fn method_not_allowed() -> ApiError {
     ApiError::method_not_allowed("the server does not allow this method on the requested resource")
 }
 
-fn dry_run(query: Option<&str>) -> Result<bool, ApiError> {
+pub(super) fn dry_run(query: Option<&str>) -> Result<bool, ApiError> {
     match query_param(query, "dryRun").as_deref() {
         None | Some("") => Ok(false),
         Some("All") => Ok(true),
@@ -238,21 +246,61 @@ fn dry_run(query: Option<&str>) -> Result<bool, ApiError> {
     }
 }
 
-fn delete_preconditions(body: &[u8]) -> Result<Preconditions, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Preconditions::default());
-    }
-    let options: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?;
+/// `DeleteOptions` from the body (or the query, where clients put
+/// `gracePeriodSeconds` and `propagationPolicy`), checked as upstream's
+/// `ValidateDeleteOptions` does.
+fn delete_options(body: &[u8], query: Option<&str>) -> Result<DeleteOptions, ApiError> {
+    let options: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?
+    };
     let text = |field: &str| {
         options
             .pointer(&format!("/preconditions/{field}"))
             .and_then(Value::as_str)
             .map(str::to_owned)
     };
-    Ok(Preconditions {
-        uid: text("uid"),
-        resource_version: text("resourceVersion"),
+    let grace_period_seconds = match options.get("gracePeriodSeconds") {
+        Some(Value::Null) | None => match query_param(query, "gracePeriodSeconds") {
+            Some(text) => Some(text.parse::<i64>().map_err(|_| {
+                ApiError::bad_request(format!("invalid gracePeriodSeconds: {text:?}"))
+            })?),
+            None => None,
+        },
+        Some(value) => Some(value.as_i64().ok_or_else(|| {
+            ApiError::bad_request(
+                "error decoding DeleteOptions: gracePeriodSeconds must be an integer",
+            )
+        })?),
+    };
+    let policy = options
+        .get("propagationPolicy")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| query_param(query, "propagationPolicy"));
+    if let Some(policy) = policy
+        && !matches!(policy.as_str(), "Foreground" | "Background" | "Orphan")
+    {
+        let error = FieldError::not_supported(
+            &FieldPath::new("propagationPolicy"),
+            policy,
+            &["Foreground", "Background", "Orphan", "nil"],
+        );
+        return Err(ApiError::invalid(
+            "meta.k8s.io",
+            "DeleteOptions",
+            "",
+            &[error],
+        ));
+    }
+    Ok(DeleteOptions {
+        preconditions: Preconditions {
+            uid: text("uid"),
+            resource_version: text("resourceVersion"),
+        },
+        grace_period_seconds,
     })
 }
 

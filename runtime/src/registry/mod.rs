@@ -2,10 +2,15 @@
 //! all of them (`store`), asking each kind's strategy only what differs.
 
 pub mod defaulters;
+pub mod hooks;
 pub mod keys;
 pub mod object;
+pub mod service_alloc;
+pub mod service_fields;
+pub mod service_ranges;
 pub mod store;
 pub mod strategy;
+pub mod subresources;
 
 use std::collections::HashMap;
 

@@ -1,0 +1,81 @@
+//! The HTTP side of the `scale` and `binding` subresources and of the
+//! `bindings` collection: which verbs each takes and how bodies and
+//! answers look. What they do is `registry::subresources`.
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use generated::support::meta::ResourceDescriptor;
+use serde_json::Value;
+
+use super::media::{content_type, json_body, json_response, ok};
+use super::rest::{RestState, dry_run, method_not_allowed};
+use crate::patch::{self, PatchType};
+use crate::pipeline::request_info::RequestInfo;
+use crate::registry::Endpoint;
+use crate::registry::subresources::{bind, get_scale, scale_of, update_scale};
+use crate::status::ApiError;
+
+/// Whether a request is for one of the subresources served here.
+pub fn handles(served: &ResourceDescriptor, subresource: &str) -> bool {
+    match subresource {
+        "" => served.group.is_empty() && served.plural == "bindings",
+        "scale" | "binding" => served.subresource(subresource).is_some(),
+        _ => false,
+    }
+}
+
+/// Serves a request [`handles`] accepted.
+pub async fn serve(
+    state: &RestState,
+    endpoint: Endpoint,
+    info: &RequestInfo,
+    namespace: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: bytes::Bytes,
+) -> Result<Response, ApiError> {
+    let dry_run = dry_run(query)?;
+    let store = &state.store;
+    let name = info.name.as_str();
+    if namespace.is_empty() {
+        return Err(ApiError::not_found_path());
+    }
+    match (info.subresource.as_str(), info.verb.as_str()) {
+        ("scale", "get") => ok(get_scale(store, endpoint, namespace, name).await?),
+        ("scale", "update") => {
+            // Scale bodies are decoded as their parent's (JSON; protobuf
+            // envelopes carry their own kind).
+            let scale = json_body(endpoint.served, headers, &body)?;
+            ok(update_scale(store, endpoint, namespace, name, &scale, dry_run).await?)
+        }
+        ("scale", "patch") => {
+            let patch_type = PatchType::from_media_type(&content_type(headers))?;
+            let pinned = patch::pins_resource_version(&body);
+            loop {
+                let current = scale_of(&store.get(endpoint, namespace, name).await?)?;
+                let scale = match patch_type {
+                    PatchType::Merge => patch::apply_merge(current, &body)?,
+                };
+                match update_scale(store, endpoint, namespace, name, &scale, dry_run).await {
+                    Err(error) if error.reason == "Conflict" && !pinned => continue,
+                    other => return ok(other?),
+                }
+            }
+        }
+        ("binding", "create") | ("", "create") => {
+            let pods = state
+                .registry
+                .get("", "v1", "pods")
+                .ok_or_else(ApiError::not_found_path)?;
+            let bindings = state
+                .registry
+                .get("", "v1", "bindings")
+                .map_or(endpoint.served, |b| b.served);
+            let binding: Value = json_body(bindings, headers, &body)?;
+            let url_name = (!name.is_empty()).then_some(name);
+            let status = bind(store, pods, namespace, url_name, &binding, dry_run).await?;
+            Ok((StatusCode::CREATED, json_response(&status)).into_response())
+        }
+        _ => Err(method_not_allowed()),
+    }
+}
