@@ -21,6 +21,7 @@ impl Strategy for Services {
     }
 
     fn prepare_for_create(&self, service: &mut Value) {
+        drop_zero_ports(service);
         // Clients that only know `clusterIP` get `clusterIPs` from it.
         let ip = cluster_ip(service).to_owned();
         if !ip.is_empty() && cluster_ips(service).is_empty() {
@@ -29,6 +30,7 @@ impl Strategy for Services {
     }
 
     fn prepare_for_update(&self, new: &mut Value, old: &Value) {
+        drop_zero_ports(new);
         keep_allocated_values(new, old);
         normalize_cluster_ips(new, old);
         drop_type_dependent_fields(new, old);
@@ -85,6 +87,24 @@ impl Strategy for Services {
         match before.first() {
             Some(first) if *first != after[0] => vec![changed(0)],
             _ => Vec::new(),
+        }
+    }
+}
+
+/// A node port of 0 means "none" (Go clients write it into protobuf
+/// bodies); it is dropped, as upstream's JSON leaves it out.
+fn drop_zero_ports(service: &mut Value) {
+    let Some(spec) = service.get_mut("spec").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if spec.get("healthCheckNodePort").is_some_and(|p| p == 0) {
+        spec.remove("healthCheckNodePort");
+    }
+    if let Some(ports) = spec.get_mut("ports").and_then(Value::as_array_mut) {
+        for port in ports.iter_mut().filter_map(Value::as_object_mut) {
+            if port.get("nodePort").is_some_and(|p| p == 0) {
+                port.remove("nodePort");
+            }
         }
     }
 }
