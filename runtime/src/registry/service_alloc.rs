@@ -180,22 +180,23 @@ impl ServiceAllocator {
     }
 
     /// Claims a requested address, or says why it cannot be had.
-    async fn requested_ip(
-        &self,
-        ip: &str,
-        owner: &Owner,
-        dry_run: bool,
-    ) -> Result<(), &'static str> {
+    async fn requested_ip(&self, ip: &str, owner: &Owner, dry_run: bool) -> Result<(), String> {
+        if self.ips.contains(ip).is_none() {
+            return Err(format!(
+                "provided IP is not in the valid range. The range of valid IPs is {}",
+                self.ips
+            ));
+        }
+        let key = Self::ip_key(ip);
         let claimed = if dry_run {
-            self.is_claimed(&Self::ip_key(ip)).await.map(|held| !held)
+            self.is_claimed(&key).await.map(|held| !held)
         } else {
-            self.claim(&Self::ip_key(ip), &self.ip_address(ip, owner))
-                .await
+            self.claim(&key, &self.ip_address(ip, owner)).await
         };
         match claimed {
             Ok(true) => Ok(()),
-            Ok(false) => Err("provided IP is already allocated"),
-            Err(_) => Err("the IP could not be recorded in storage"),
+            Ok(false) => Err("provided IP is already allocated".to_owned()),
+            Err(error) => Err(error.message),
         }
     }
 
@@ -360,18 +361,7 @@ impl ServiceAllocator {
             }
             Some(_) => {
                 for ip in ips.iter().filter(|ip| !before.contains(ip)) {
-                    let refused = if self.ips.contains(ip).is_none() {
-                        Some(format!(
-                            "provided IP is not in the valid range. The range of valid IPs is {}",
-                            self.ips
-                        ))
-                    } else {
-                        self.requested_ip(ip, owner, dry_run)
-                            .await
-                            .err()
-                            .map(str::to_owned)
-                    };
-                    if let Some(why) = refused {
+                    if let Err(why) = self.requested_ip(ip, owner, dry_run).await {
                         let error = FieldError::invalid(
                             &FieldPath::new("spec").child("clusterIPs"),
                             json!(ips),
@@ -552,4 +542,150 @@ fn port_record(owner: &Owner) -> Value {
 
 fn invalid(owner: &Owner, errors: &[FieldError]) -> ApiError {
     ApiError::invalid("", "Service", &owner.name, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::memory::MemoryStore;
+
+    fn allocator(cidr: &str) -> Arc<ServiceAllocator> {
+        Arc::new(ServiceAllocator::new(
+            Arc::new(MemoryStore::new()),
+            IpRange::parse(cidr).unwrap(),
+            PortRange::parse("30000-30010").unwrap(),
+        ))
+    }
+
+    fn service(name: &str, spec: Value) -> Value {
+        json!({"metadata": {"name": name, "namespace": "default"}, "spec": spec})
+    }
+
+    /// Runs `reserve` for many services at once.
+    async fn reserve_all(
+        allocator: &Arc<ServiceAllocator>,
+        services: Vec<Value>,
+    ) -> Vec<Result<Value, ApiError>> {
+        let tasks: Vec<_> = services
+            .into_iter()
+            .map(|mut service| {
+                let allocator = allocator.clone();
+                tokio::spawn(async move {
+                    allocator
+                        .reserve(&mut service, None, false)
+                        .await
+                        .map(|_| service)
+                })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for task in tasks {
+            results.push(task.await.expect("the task finishes"));
+        }
+        results
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_requests_for_one_address_or_port_have_one_winner() {
+        let allocator = allocator("10.0.0.0/24");
+        let same_ip = (0..16)
+            .map(|i| {
+                service(
+                    &format!("s{i}"),
+                    json!({"clusterIP": "10.0.0.9", "clusterIPs": ["10.0.0.9"]}),
+                )
+            })
+            .collect();
+        let results = reserve_all(&allocator, same_ip).await;
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+        let refused = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+        assert!(
+            refused.message.contains("provided IP is already allocated"),
+            "{}",
+            refused.message
+        );
+
+        let same_port = (0..16)
+            .map(|i| {
+                service(
+                    &format!("p{i}"),
+                    json!({"type": "NodePort", "ports": [{"port": 80, "nodePort": 30005}]}),
+                )
+            })
+            .collect();
+        let results = reserve_all(&allocator, same_port).await;
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_allocations_are_distinct_until_the_range_is_full() {
+        // A /27 has 30 addresses.
+        let allocator = allocator("10.0.0.0/27");
+        let services = (0..32)
+            .map(|i| service(&format!("s{i}"), json!({"ports": [{"port": 80}]})))
+            .collect();
+        let results = reserve_all(&allocator, services).await;
+        let mut ips: Vec<String> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .map(|s| s["spec"]["clusterIP"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(ips.len(), 30);
+        ips.sort();
+        ips.dedup();
+        assert_eq!(ips.len(), 30);
+        let full = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+        assert_eq!(full.code, 500);
+        assert!(full.message.contains("range is full"));
+    }
+
+    #[tokio::test]
+    async fn failed_writes_and_deletes_give_claims_back() {
+        let allocator = allocator("10.0.0.0/24");
+        let mut web = service(
+            "web",
+            json!({"type": "NodePort", "ports": [{"port": 80}, {"port": 80, "protocol": "UDP"}]}),
+        );
+        let reservation = allocator.reserve(&mut web, None, false).await.unwrap();
+        // Both ports of number 80 share one node port.
+        assert_eq!(
+            web["spec"]["ports"][0]["nodePort"],
+            web["spec"]["ports"][1]["nodePort"]
+        );
+        assert_eq!(reservation.taken.len(), 2);
+        let keys = reservation.taken.clone();
+        allocator.settle(reservation, false).await;
+        for claim in &keys {
+            assert!(!allocator.is_claimed(&claim.0).await.unwrap(), "{claim:?}");
+        }
+
+        let mut web = service("web", json!({"type": "NodePort", "ports": [{"port": 80}]}));
+        let reservation = allocator.reserve(&mut web, None, false).await.unwrap();
+        allocator.settle(reservation, true).await;
+        // Another service of the same name elsewhere does not free web's claims.
+        let mut impostor = web.clone();
+        impostor["metadata"]["namespace"] = json!("other");
+        allocator.release(&impostor).await;
+        let ip = web["spec"]["clusterIP"].as_str().unwrap();
+        assert!(
+            allocator
+                .is_claimed(&ServiceAllocator::ip_key(ip))
+                .await
+                .unwrap()
+        );
+        allocator.release(&web).await;
+        assert!(
+            !allocator
+                .is_claimed(&ServiceAllocator::ip_key(ip))
+                .await
+                .unwrap()
+        );
+        assert!(
+            allocator
+                .claimed(NODE_PORT_PREFIX)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
 }
