@@ -72,6 +72,10 @@ impl Server {
             config.service_cluster_ip_range.clone(),
             config.service_node_port_range,
         );
+        allocator
+            .repair()
+            .await
+            .map_err(|e| anyhow::anyhow!("repairing service allocations: {}", e.message))?;
         let rest = Arc::new(RestState {
             registry: Registry::new(&served),
             store: Store::new(storage.clone()).with_hook("", "services", Arc::new(allocator)),

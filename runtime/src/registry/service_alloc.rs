@@ -12,7 +12,7 @@
 //!   allocation rewrites; one key per port keeps claims independent (no
 //!   hot key, no retry loop) and works the same way as the IP claims.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -36,6 +36,10 @@ const NODE_PORT_PREFIX: &str = "/registry/servicenodeports/";
 
 /// The field manager label upstream puts on the IPAddresses it allocates.
 const MANAGED_BY: &str = "ipallocator.k8s.io";
+
+/// How old a claim no Service holds must be before [`ServiceAllocator::repair`]
+/// gives it back: younger ones may belong to a create still under way.
+const REPAIR_AFTER_SECONDS: i64 = 60;
 
 /// The allocator of Service cluster IPs and node ports.
 pub struct ServiceAllocator {
@@ -121,16 +125,9 @@ impl ServiceAllocator {
 
     /// The names of every key under `prefix` (after the prefix).
     async fn claimed(&self, prefix: &str) -> Result<HashSet<String>, ApiError> {
-        let page = self
-            .storage
-            .range(RangeRequest {
-                prefix: prefix.to_owned(),
-                ..RangeRequest::default()
-            })
-            .await
-            .map_err(super::store::storage_error)?;
-        Ok(page
-            .kvs
+        Ok(self
+            .range(prefix)
+            .await?
             .iter()
             .filter_map(|kv| kv.key.strip_prefix(prefix).map(str::to_owned))
             .collect())
@@ -471,6 +468,76 @@ impl ServiceAllocator {
     }
 }
 
+impl ServiceAllocator {
+    /// Upstream's repair loops, run once at startup: claims no Service
+    /// holds (left by a write that never finished) are given back, and
+    /// values Services hold without a claim are claimed again.
+    pub async fn repair(&self) -> Result<(), ApiError> {
+        let services = generated::RESOURCES
+            .iter()
+            .find(|r| r.group.is_empty() && r.plural == "services")
+            .map(|r| keys::list_prefix(r, None))
+            .unwrap_or_default();
+        let mut held: HashMap<String, (Owner, Value)> = HashMap::new();
+        for kv in self.range(&services).await? {
+            let Ok(service) = serde_json::from_slice::<Value>(&kv.value) else {
+                continue;
+            };
+            let owner = Owner::of(&service);
+            for ip in held_ips(&service)
+                .into_iter()
+                .filter(|ip| self.ips.contains(ip).is_some())
+            {
+                let record = self.ip_address(&ip, &owner);
+                held.insert(Self::ip_key(&ip), (owner.clone(), record));
+            }
+            for port in held_ports(&service)
+                .into_iter()
+                .filter(|p| self.ports.contains(*p))
+            {
+                held.insert(Self::port_key(port), (owner.clone(), port_record(&owner)));
+            }
+        }
+        let cutoff = chrono::Utc::now() - chrono::Duration::seconds(REPAIR_AFTER_SECONDS);
+        let ip_prefix = format!("{}/ipaddresses/", keys::ROOT);
+        for prefix in [ip_prefix.as_str(), NODE_PORT_PREFIX] {
+            for kv in self.range(prefix).await? {
+                let record: Value = serde_json::from_slice(&kv.value).unwrap_or(Value::Null);
+                let created = record
+                    .pointer("/metadata/creationTimestamp")
+                    .or_else(|| record.get("creationTimestamp"))
+                    .and_then(Value::as_str)
+                    .and_then(|t| Time::parse(t).ok());
+                let ours = prefix == NODE_PORT_PREFIX
+                    || record.pointer("/metadata/labels/ipaddress.kubernetes.io~1managed-by")
+                        == Some(&json!(MANAGED_BY));
+                let old = created.is_none_or(|t| *t.as_datetime() < cutoff);
+                let held_by_a_service = held.remove(&kv.key).is_some();
+                if !held_by_a_service && ours && old {
+                    tracing::info!(key = %kv.key, "giving back a service allocation no service holds");
+                    let _ = self.storage.delete(&kv.key, Some(kv.mod_revision)).await;
+                }
+            }
+        }
+        for (key, (owner, record)) in held {
+            tracing::info!(key = %key, service = %owner.name, "claiming a service allocation again");
+            self.claim(&key, &record).await?;
+        }
+        Ok(())
+    }
+
+    async fn range(&self, prefix: &str) -> Result<Vec<crate::storage::KeyValue>, ApiError> {
+        self.storage
+            .range(RangeRequest {
+                prefix: prefix.to_owned(),
+                ..RangeRequest::default()
+            })
+            .await
+            .map(|page| page.kvs)
+            .map_err(super::store::storage_error)
+    }
+}
+
 #[async_trait::async_trait]
 impl WriteHook for ServiceAllocator {
     async fn reserve(
@@ -537,7 +604,11 @@ impl WriteHook for ServiceAllocator {
 
 /// The record of a node port claim.
 fn port_record(owner: &Owner) -> Value {
-    json!({"namespace": owner.namespace, "name": owner.name})
+    json!({
+        "namespace": owner.namespace,
+        "name": owner.name,
+        "creationTimestamp": Time::now().to_string(),
+    })
 }
 
 fn invalid(owner: &Owner, errors: &[FieldError]) -> ApiError {
@@ -687,5 +758,56 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    #[tokio::test]
+    async fn repair_gives_back_leftovers_and_reclaims_what_services_hold() {
+        let allocator = allocator("10.0.0.0/24");
+        let storage = allocator.storage.clone();
+        let put = |key: String, value: Value| {
+            let storage = storage.clone();
+            async move {
+                storage
+                    .create(&key, Bytes::from(value.to_string()))
+                    .await
+                    .unwrap();
+            }
+        };
+        let ghost = Owner {
+            namespace: "default".to_owned(),
+            name: "gone".to_owned(),
+        };
+        let mut stale = allocator.ip_address("10.0.0.50", &ghost);
+        stale["metadata"]["creationTimestamp"] = json!("2020-01-01T00:00:00Z");
+        put(ServiceAllocator::ip_key("10.0.0.50"), stale).await;
+        // A fresh claim may be a create under way: it stays.
+        put(
+            ServiceAllocator::ip_key("10.0.0.51"),
+            allocator.ip_address("10.0.0.51", &ghost),
+        )
+        .await;
+        put(
+            ServiceAllocator::port_key(30001),
+            json!({"namespace": "default", "name": "gone"}),
+        )
+        .await;
+        let web = json!({
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"type": "NodePort", "clusterIP": "10.0.0.60", "clusterIPs": ["10.0.0.60"],
+                     "ports": [{"port": 80, "nodePort": 30002}]},
+        });
+        put("/registry/services/specs/default/web".to_owned(), web).await;
+
+        allocator.repair().await.unwrap();
+        let mut ips: Vec<String> = allocator
+            .claimed("/registry/ipaddresses/")
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        ips.sort();
+        assert_eq!(ips, ["10.0.0.51", "10.0.0.60"]);
+        let ports = allocator.claimed(NODE_PORT_PREFIX).await.unwrap();
+        assert_eq!(ports, HashSet::from(["30002".to_owned()]));
     }
 }
