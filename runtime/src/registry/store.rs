@@ -504,13 +504,16 @@ impl Store {
             let key = keys::object_key(endpoint.stored, namespace, name);
             let strategy = strategy::for_resource(served.group, served.plural);
             let grace = strategy.deletion_grace_period(&object, options.grace_period_seconds);
-            if grace > 0 {
-                // A graceful delete only marks the object; a later delete
-                // (with a shorter or zero grace period) removes it.
+            let waits = !finalizers(&object).is_empty() || strategy.deletion_waits(&object);
+            if grace > 0 || waits {
+                // The object is only marked: a graceful delete waits out its
+                // period (a later delete may shorten it), finalizers wait
+                // for whoever removes them.
                 let pending = object
                     .pointer("/metadata/deletionGracePeriodSeconds")
-                    .and_then(Value::as_i64);
-                if is_deleting(&object) && pending.is_some_and(|p| p <= grace) {
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                if is_deleting(&object) && pending <= grace {
                     return Ok(object);
                 }
                 let deadline = chrono::Utc::now() + chrono::Duration::seconds(grace);
@@ -524,32 +527,11 @@ impl Store {
                     "deletionGracePeriodSeconds",
                     Some(json!(grace)),
                 );
-                if dry_run {
-                    return Ok(object);
-                }
-                let stored = to_storage(endpoint, object)?;
-                match self
-                    .storage
-                    .update(&key, encode(&stored)?, current.mod_revision)
-                    .await
-                {
-                    Ok(kv) => return from_storage(endpoint, stored, Some(kv.mod_revision)),
-                    Err(StorageError::Conflict { .. }) => continue,
-                    Err(other) => return Err(write_error(served, name, other)),
-                }
-            }
-            if !finalizers(&object).is_empty() || strategy.deletion_waits(&object) {
-                if is_deleting(&object) || dry_run {
-                    return Ok(object);
-                }
-                set_meta(
-                    &mut object,
-                    "deletionTimestamp",
-                    Some(json!(Time::now().to_string())),
-                );
-                set_meta(&mut object, "deletionGracePeriodSeconds", Some(json!(0)));
                 if served.group.is_empty() && served.plural == "namespaces" {
                     object["status"]["phase"] = json!("Terminating");
+                }
+                if dry_run {
+                    return Ok(object);
                 }
                 let stored = to_storage(endpoint, object)?;
                 match self
