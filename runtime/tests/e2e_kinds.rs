@@ -518,3 +518,65 @@ fn binding_assigns_pods_and_bound_pods_delete_gracefully() {
         "{bad}"
     );
 }
+
+#[test]
+fn eviction_respects_disruption_budgets() {
+    let server = TestServer::start(&[]);
+    server.kubectl_ok(&["run", "db-0", "--image=postgres", "--labels=app=db"]);
+    server.kubectl_ok(&[
+        "patch",
+        "pod",
+        "db-0",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"phase":"Running"}}"#,
+    ]);
+    server.kubectl_ok(&[
+        "create",
+        "pdb",
+        "db",
+        "--selector=app=db",
+        "--min-available=1",
+    ]);
+    let eviction = server.data_dir.path().join("eviction.json");
+    std::fs::write(
+        &eviction,
+        r#"{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"db-0","namespace":"default"}}"#,
+    )
+    .unwrap();
+    let evict = [
+        "create",
+        "--raw",
+        "/api/v1/namespaces/default/pods/db-0/eviction",
+        "-f",
+        eviction.to_str().unwrap(),
+    ];
+    // No disruption controller has looked at the budget yet.
+    let refused = fails(&server, &evict);
+    assert!(
+        refused.contains(
+            "(TooManyRequests): Cannot evict pod as it would violate the pod's disruption budget."
+        ),
+        "{refused}"
+    );
+    server.kubectl_ok(&["get", "pod", "db-0"]);
+    server.kubectl_ok(&[
+        "patch",
+        "pdb",
+        "db",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"observedGeneration":1,"disruptionsAllowed":1,"currentHealthy":1,"desiredHealthy":1,"expectedPods":1}}"#,
+    ]);
+    let status: Value = serde_json::from_str(&server.kubectl_ok(&evict)).unwrap();
+    assert_eq!(status["status"], "Success");
+    fails(&server, &["get", "pod", "db-0"]);
+    let budget = json(&server, &["get", "pdb", "db"]);
+    assert_eq!(budget["status"]["disruptionsAllowed"], 0);
+    assert!(
+        budget["status"]["disruptedPods"]["db-0"].is_string(),
+        "{budget}"
+    );
+}

@@ -256,6 +256,14 @@ fn delete_options(body: &[u8], query: Option<&str>) -> Result<DeleteOptions, Api
         serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?
     };
+    delete_options_of(&options, query)
+}
+
+/// [`delete_options`] from an already decoded `DeleteOptions` object.
+pub(super) fn delete_options_of(
+    options: &Value,
+    query: Option<&str>,
+) -> Result<DeleteOptions, ApiError> {
     let text = |field: &str| {
         options
             .pointer(&format!("/preconditions/{field}"))

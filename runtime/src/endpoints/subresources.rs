@@ -1,6 +1,7 @@
-//! The HTTP side of the `scale` and `binding` subresources and of the
-//! `bindings` collection: which verbs each takes and how bodies and
-//! answers look. What they do is `registry::subresources`.
+//! The HTTP side of the `scale`, `binding` and `eviction` subresources
+//! and of the `bindings` collection: which verbs each takes and how bodies
+//! and answers look. What they do is `registry::subresources` and
+//! `registry::eviction`.
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -8,10 +9,11 @@ use generated::support::meta::ResourceDescriptor;
 use serde_json::Value;
 
 use super::media::{content_type, json_body, json_response, ok};
-use super::rest::{RestState, dry_run, method_not_allowed};
+use super::rest::{RestState, delete_options_of, dry_run, method_not_allowed};
 use crate::patch::{self, PatchType};
 use crate::pipeline::request_info::RequestInfo;
 use crate::registry::Endpoint;
+use crate::registry::eviction::Eviction;
 use crate::registry::subresources::{bind, get_scale, scale_of, update_scale};
 use crate::status::ApiError;
 
@@ -19,7 +21,7 @@ use crate::status::ApiError;
 pub fn handles(served: &ResourceDescriptor, subresource: &str) -> bool {
     match subresource {
         "" => served.group.is_empty() && served.plural == "bindings",
-        "scale" | "binding" => served.subresource(subresource).is_some(),
+        "scale" | "binding" | "eviction" => served.subresource(subresource).is_some(),
         _ => false,
     }
 }
@@ -74,6 +76,21 @@ pub async fn serve(
             let binding: Value = json_body(bindings, headers, &body)?;
             let url_name = (!name.is_empty()).then_some(name);
             let status = bind(store, pods, namespace, url_name, &binding, dry_run).await?;
+            Ok((StatusCode::CREATED, json_response(&status)).into_response())
+        }
+        ("eviction", "create") => {
+            // Eviction bodies are decoded as pods' (protobuf envelopes carry
+            // their own kind).
+            let eviction = json_body(endpoint.served, headers, &body)?;
+            let options =
+                delete_options_of(eviction.get("deleteOptions").unwrap_or(&Value::Null), None)?;
+            let evict = Eviction {
+                pods: endpoint,
+                budgets: state.registry.get("policy", "v1", "poddisruptionbudgets"),
+            };
+            let status = evict
+                .evict(store, namespace, name, &eviction, &options, dry_run)
+                .await?;
             Ok((StatusCode::CREATED, json_response(&status)).into_response())
         }
         _ => Err(method_not_allowed()),

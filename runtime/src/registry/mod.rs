@@ -2,6 +2,7 @@
 //! all of them (`store`), asking each kind's strategy only what differs.
 
 pub mod defaulters;
+pub mod eviction;
 pub mod hooks;
 pub mod keys;
 pub mod object;
