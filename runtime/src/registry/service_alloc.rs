@@ -252,6 +252,7 @@ impl ServiceAllocator {
             .and_then(Value::as_object)
             .is_none_or(|s| s.is_empty());
         let headless_selectorless = is_headless(service) && selectorless;
+        let ips = cluster_ips(service);
         let spec = &mut service["spec"];
         if spec.get("ipFamilyPolicy").and_then(Value::as_str).is_none() {
             let inherited = old
@@ -270,7 +271,6 @@ impl ServiceAllocator {
             .to_owned();
         let path = FieldPath::new("spec");
         let mut errors = Vec::new();
-        let ips: Vec<String> = cluster_ips(&json!({"spec": spec.clone()}));
         if policy == "SingleStack" && ips.len() > 1 {
             errors.push(FieldError::invalid(
                 &path.child("ipFamilyPolicy"),
@@ -311,6 +311,23 @@ impl ServiceAllocator {
                 policy.as_str(),
                 "this cluster is not configured for dual-stack services",
             ));
+        }
+        if families.is_empty() {
+            // Families follow the requested addresses; a foreign one is refused.
+            for (i, ip) in ips.iter().enumerate() {
+                let foreign = match ip.parse::<std::net::IpAddr>() {
+                    Ok(std::net::IpAddr::V4(_)) => other == "IPv4",
+                    Ok(std::net::IpAddr::V6(_)) => other == "IPv6",
+                    Err(_) => false,
+                };
+                if foreign {
+                    errors.push(FieldError::invalid(
+                        &path.child("clusterIPs").index(i),
+                        json!(ips),
+                        format!("{other} is not configured on this cluster"),
+                    ));
+                }
+            }
         }
         for (i, requested) in families.iter().enumerate() {
             if requested == other {
@@ -809,5 +826,48 @@ mod tests {
         assert_eq!(ips, ["10.0.0.51", "10.0.0.60"]);
         let ports = allocator.claimed(NODE_PORT_PREFIX).await.unwrap();
         assert_eq!(ports, HashSet::from(["30002".to_owned()]));
+    }
+
+    #[tokio::test]
+    async fn ip_families_are_defaulted_and_checked_for_a_single_stack_cluster() {
+        let allocator = allocator("10.0.0.0/24");
+        let mut plain = service("plain", json!({"selector": {"app": "x"}}));
+        allocator.reserve(&mut plain, None, true).await.unwrap();
+        assert_eq!(plain["spec"]["ipFamilies"], json!(["IPv4"]));
+        assert_eq!(plain["spec"]["ipFamilyPolicy"], "SingleStack");
+
+        let mut headless = service(
+            "headless",
+            json!({"clusterIP": "None", "clusterIPs": ["None"]}),
+        );
+        allocator.reserve(&mut headless, None, false).await.unwrap();
+        assert_eq!(headless["spec"]["ipFamilyPolicy"], "RequireDualStack");
+        assert_eq!(headless["spec"]["ipFamilies"], json!(["IPv4", "IPv6"]));
+
+        let mut v6 = service(
+            "v6",
+            json!({"clusterIP": "fd00::1", "clusterIPs": ["fd00::1"]}),
+        );
+        let error = allocator.reserve(&mut v6, None, false).await.unwrap_err();
+        assert!(
+            error.message.contains(r#"spec.clusterIPs[0]: Invalid value: ["fd00::1"]: IPv6 is not configured on this cluster"#),
+            "{}",
+            error.message
+        );
+        let mut dual = service(
+            "dual",
+            json!({"ipFamilyPolicy": "RequireDualStack", "selector": {"a": "b"}}),
+        );
+        let error = allocator.reserve(&mut dual, None, false).await.unwrap_err();
+        assert!(
+            error
+                .message
+                .contains("this cluster is not configured for dual-stack services"),
+            "{}",
+            error.message
+        );
+        // Nothing was held by the refused or dry-run services.
+        let held = allocator.claimed("/registry/ipaddresses/").await.unwrap();
+        assert!(held.is_empty(), "{held:?}");
     }
 }
