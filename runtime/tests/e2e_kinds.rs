@@ -414,6 +414,13 @@ fn kubectl_scale_goes_through_the_scale_subresource() {
     assert_eq!(scale["apiVersion"], "autoscaling/v1");
     assert_eq!(scale["spec"]["replicas"], 3);
     assert_eq!(scale["status"]["selector"], "app=web");
+    let printed = server.kubectl_ok(&["get", "deployment", "web", "--subresource=scale"]);
+    let header: Vec<&str> = printed.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["NAME", "DESIRED", "AVAILABLE", "AGE"], "{printed}");
+    assert!(
+        printed.lines().nth(1).unwrap().starts_with("web"),
+        "{printed}"
+    );
     // A Scale written with a stale resourceVersion is a conflict.
     let mut stale = scale.clone();
     stale["metadata"]["resourceVersion"] = Value::from("1");

@@ -5,13 +5,15 @@
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use chrono::Utc;
 use generated::support::meta::ResourceDescriptor;
 use serde_json::Value;
 
-use super::media::{content_type, json_body, json_response, ok};
+use super::media::{as_table, content_type, json_body, json_response, ok, table_response};
 use super::rest::{RestState, delete_options_of, dry_run, method_not_allowed};
 use crate::patch::{self, PatchType};
 use crate::pipeline::request_info::RequestInfo;
+use crate::printers::scale_table;
 use crate::registry::Endpoint;
 use crate::registry::eviction::Eviction;
 use crate::registry::subresources::{bind, get_scale, scale_of, update_scale};
@@ -43,7 +45,13 @@ pub async fn serve(
         return Err(ApiError::not_found_path());
     }
     match (info.subresource.as_str(), info.verb.as_str()) {
-        ("scale", "get") => ok(get_scale(store, endpoint, namespace, name).await?),
+        ("scale", "get") => {
+            let scale = get_scale(store, endpoint, namespace, name).await?;
+            match as_table(headers, query)? {
+                Some(include) => Ok(table_response(&scale_table(&scale, include, Utc::now()))),
+                None => ok(scale),
+            }
+        }
         ("scale", "update") => {
             // Scale bodies are decoded as their parent's (JSON; protobuf
             // envelopes carry their own kind).

@@ -21,6 +21,8 @@ impl Strategy for Services {
     }
 
     fn prepare_for_create(&self, service: &mut Value) {
+        // A new service has no load balancer yet, which upstream shows.
+        service["status"] = json!({"loadBalancer": {}});
         drop_zero_ports(service);
         // Clients that only know `clusterIP` get `clusterIPs` from it.
         let ip = cluster_ip(service).to_owned();
@@ -245,6 +247,16 @@ mod tests {
 
     fn service(spec: Value) -> Value {
         json!({"metadata": {"name": "web"}, "spec": spec})
+    }
+
+    #[test]
+    fn new_services_follow_clusterip_and_show_no_load_balancer() {
+        let mut new =
+            service(json!({"clusterIP": "10.0.0.9", "ports": [{"port": 80, "nodePort": 0}]}));
+        Services.prepare_for_create(&mut new);
+        assert_eq!(new["spec"]["clusterIPs"], json!(["10.0.0.9"]));
+        assert!(new["spec"]["ports"][0].get("nodePort").is_none());
+        assert_eq!(new["status"], json!({"loadBalancer": {}}));
     }
 
     #[test]
