@@ -503,6 +503,9 @@ fn binding_assigns_pods_and_bound_pods_delete_gracefully() {
     assert!(pod["metadata"]["deletionTimestamp"].is_string(), "{pod}");
     let listed = server.kubectl_ok(&["get", "pod", "p1"]);
     assert!(listed.contains("Terminating"), "{listed}");
+    // Updates during the grace period leave the pod in place.
+    server.kubectl_ok(&["label", "pod", "p1", "draining=yes"]);
+    server.kubectl_ok(&["get", "pod", "p1"]);
     server.kubectl_ok(&["delete", "pod", "p1", "--grace-period=0", "--force"]);
     let gone = fails(&server, &["get", "pod", "p1"]);
     assert!(gone.contains(r#"pods "p1" not found"#), "{gone}");

@@ -407,7 +407,13 @@ impl Store {
             return Ok(old);
         }
         let waits = strategy::for_resource(served.group, served.plural).deletion_waits(&merged);
-        let finished = is_deleting(&merged) && finalizers(&merged).is_empty() && !waits;
+        // A graceful delete still counting down is not finished by an update.
+        let grace_left = merged
+            .pointer("/metadata/deletionGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        let finished =
+            is_deleting(&merged) && grace_left == 0 && finalizers(&merged).is_empty() && !waits;
         let stored = to_storage(endpoint, merged)?;
         if dry_run {
             return from_storage(endpoint, stored, Some(current.mod_revision));
