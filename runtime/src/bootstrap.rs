@@ -1,9 +1,12 @@
 //! What a new cluster has before anyone asks, as kube-apiserver makes it:
 //! the system namespaces, the `kubernetes` ServiceCIDR, and the
 //! `kubernetes` Service in `default` with its Endpoints and EndpointSlice
-//! pointing at this server.
+//! pointing at this server; made at startup and put back every ten
+//! seconds if someone changes or deletes them, as upstream's controllers do.
 
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -60,6 +63,30 @@ fn outbound_address() -> Option<IpAddr> {
     let socket = UdpSocket::bind("0.0.0.0:0").ok()?;
     socket.connect("192.0.2.1:443").ok()?;
     socket.local_addr().ok().map(|a| a.ip())
+}
+
+/// How often [`spawn_reconciler`] puts the bootstrap objects back.
+const RECONCILE_EVERY: Duration = Duration::from_secs(10);
+
+/// Keeps the system namespaces and the `kubernetes` Service objects as
+/// startup made them, in the background.
+pub fn spawn_reconciler(
+    state: Arc<RestState>,
+    range: IpRange,
+    address: ApiServerAddress,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(RECONCILE_EVERY).await;
+            let ensured = match ensure_namespaces(&state).await {
+                Ok(()) => ensure_kubernetes_service(&state, &range, address).await,
+                Err(error) => Err(error),
+            };
+            if let Err(error) = ensured {
+                tracing::warn!(%error, "keeping the kubernetes service in place");
+            }
+        }
+    })
 }
 
 /// The `kubernetes` ServiceCIDR, Service, Endpoints and EndpointSlice,

@@ -88,6 +88,11 @@ impl Server {
             address,
         )
         .await?;
+        crate::bootstrap::spawn_reconciler(
+            rest.clone(),
+            config.service_cluster_ip_range.clone(),
+            address,
+        );
         let security = Arc::new(Security {
             authenticators: Authenticators(vec![Box::new(ClientCertificates)]),
             authorizers: Authorizers(vec![Box::new(PrivilegedGroup)]),

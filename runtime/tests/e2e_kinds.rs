@@ -232,6 +232,28 @@ fn the_kubernetes_service_points_at_the_server() {
     assert_eq!(endpoints["subsets"][0]["addresses"][0]["ip"], "127.0.0.1");
     let cidr = json(&server, &["get", "servicecidr", "kubernetes"]);
     assert_eq!(cidr["spec"]["cidrs"], serde_json::json!(["10.0.0.0/24"]));
+
+    // Deleted, the service comes back with its address.
+    server.kubectl_ok(&["delete", "svc", "kubernetes"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let out = server.kubectl(&[
+            "get",
+            "svc",
+            "kubernetes",
+            "-o",
+            "jsonpath={.spec.clusterIP}",
+        ]);
+        if out.status.success() {
+            assert_eq!(String::from_utf8_lossy(&out.stdout), "10.0.0.1");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the kubernetes service never came back"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
 }
 
 #[test]

@@ -237,3 +237,41 @@ async fn ip_families_are_defaulted_and_checked_for_a_single_stack_cluster() {
     let held = allocator.claimed("/registry/ipaddresses/").await.unwrap();
     assert!(held.is_empty(), "{held:?}");
 }
+
+#[tokio::test]
+async fn local_load_balancers_get_a_health_check_port_and_type_changes_free_ports() {
+    let allocator = allocator("10.0.0.0/24");
+    let mut lb = service(
+        "lb",
+        json!({"type": "LoadBalancer", "externalTrafficPolicy": "Local", "ports": [{"port": 443}]}),
+    );
+    let reservation = allocator.reserve(&mut lb, None, false).await.unwrap();
+    allocator.settle(reservation, true).await;
+    let health = lb["spec"]["healthCheckNodePort"].as_u64().unwrap();
+    let node_port = lb["spec"]["ports"][0]["nodePort"].as_u64().unwrap();
+    assert!((30000..=30010).contains(&health) && health != node_port);
+    assert_eq!(allocator.claimed(NODE_PORT_PREFIX).await.unwrap().len(), 2);
+
+    // Down to ClusterIP: both node ports are given back once the write succeeds.
+    let mut cluster_ip = lb.clone();
+    cluster_ip["spec"] = json!({
+        "type": "ClusterIP",
+        "clusterIP": lb["spec"]["clusterIP"],
+        "clusterIPs": lb["spec"]["clusterIPs"],
+        "ports": [{"port": 443}],
+    });
+    let reservation = allocator
+        .reserve(&mut cluster_ip, Some(&lb), false)
+        .await
+        .unwrap();
+    assert!(reservation.taken.is_empty());
+    assert_eq!(reservation.freed.len(), 2);
+    allocator.settle(reservation, true).await;
+    assert!(
+        allocator
+            .claimed(NODE_PORT_PREFIX)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
