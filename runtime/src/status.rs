@@ -197,6 +197,18 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The `Status` of a request that succeeded without an object to show
+/// (a binding, an eviction), with its HTTP code.
+pub fn success(code: StatusCode) -> Value {
+    json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "code": code.as_u16(),
+    })
+}
+
 /// `pods` or `deployments.apps`, as upstream names a resource in messages.
 pub fn qualified_resource(group: &str, resource: &str) -> String {
     if group.is_empty() {

@@ -88,13 +88,7 @@ impl Eviction {
         store
             .delete(self.pods, namespace, name, options, dry_run)
             .await?;
-        Ok(json!({
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Success",
-            "code": 201,
-        }))
+        Ok(crate::status::success(axum::http::StatusCode::CREATED))
     }
 }
 

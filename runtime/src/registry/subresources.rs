@@ -248,13 +248,7 @@ pub async fn bind(
             Err(error) if error.reason == "Conflict" => continue,
             Err(error) => return Err(error),
             Ok(_) => {
-                return Ok(json!({
-                    "kind": "Status",
-                    "apiVersion": "v1",
-                    "metadata": {},
-                    "status": "Success",
-                    "code": 201,
-                }));
+                return Ok(crate::status::success(axum::http::StatusCode::CREATED));
             }
         }
     }
