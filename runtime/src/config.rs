@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 
+use crate::registry::service_ranges::{IpRange, PortRange};
+
 /// A Kubernetes API server in Rust.
 #[derive(Clone, Debug, Parser)]
 #[command(name = "ferrokube", version, about, long_about = None)]
@@ -63,13 +65,19 @@ pub struct Config {
     #[arg(long, value_delimiter = ',')]
     pub runtime_config: Vec<String>,
 
-    /// CIDR ClusterIPs of Services are allocated from.
-    #[arg(long, default_value = "10.0.0.0/24")]
-    pub service_cluster_ip_range: String,
+    /// CIDR ClusterIPs of Services are allocated from; its first address
+    /// belongs to the `kubernetes` Service.
+    #[arg(long, default_value = "10.0.0.0/24", value_parser = IpRange::parse)]
+    pub service_cluster_ip_range: IpRange,
 
     /// Port range NodePorts are allocated from, inclusive (`30000-32767`).
-    #[arg(long, default_value = "30000-32767")]
-    pub service_node_port_range: String,
+    #[arg(long, default_value = "30000-32767", value_parser = PortRange::parse)]
+    pub service_node_port_range: PortRange,
+
+    /// Address the `kubernetes` Service's endpoints point at [default: the
+    /// bind address, or the host's outbound address when binding to all].
+    #[arg(long)]
+    pub advertise_address: Option<IpAddr>,
 
     /// Log verbosity: 0 warnings, 1-2 info, 3-4 debug, 5+ trace.
     #[arg(long = "v", short = 'v', default_value_t = 1)]
@@ -135,6 +143,18 @@ mod tests {
         assert!(error.to_string().contains("--secure-port"), "{error}");
         let error = Config::try_parse_from(["ferrokube", "--bind-address=nowhere"]).unwrap_err();
         assert!(error.to_string().contains("--bind-address"), "{error}");
+        let error = Config::try_parse_from(["ferrokube", "--service-cluster-ip-range=10.0.0.0"])
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("--service-cluster-ip-range"),
+            "{error}"
+        );
+        let error =
+            Config::try_parse_from(["ferrokube", "--service-node-port-range=9-1"]).unwrap_err();
+        assert!(
+            error.to_string().contains("--service-node-port-range"),
+            "{error}"
+        );
         let error = Config::try_parse_from(["ferrokube", "--tls-cert-file=x.crt"]).unwrap_err();
         assert!(
             error.to_string().contains("--tls-private-key-file"),

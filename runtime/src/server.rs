@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use crate::bootstrap::ApiServerAddress;
 use crate::config::Config;
 use crate::endpoints::discovery::{self, DiscoveryState};
 use crate::endpoints::health::{self, Health};
@@ -30,6 +31,7 @@ use crate::pipeline::authz::{Authorizers, PrivilegedGroup};
 use crate::pipeline::{self, Security};
 use crate::pki::Pki;
 use crate::registry::Registry;
+use crate::registry::service_alloc::ServiceAllocator;
 use crate::registry::store::Store;
 use crate::runtime_config::ServedVersions;
 use crate::status::ApiError;
@@ -65,11 +67,32 @@ impl Server {
 
         let acceptor = TlsAcceptor::from(Arc::new(tls_config(config, &pki)?));
         let health = Arc::new(Health::new(storage.clone()));
+        let allocator = ServiceAllocator::new(
+            storage.clone(),
+            config.service_cluster_ip_range.clone(),
+            config.service_node_port_range,
+        );
+        allocator
+            .repair()
+            .await
+            .map_err(|e| anyhow::anyhow!("repairing service allocations: {}", e.message))?;
         let rest = Arc::new(RestState {
             registry: Registry::new(&served),
-            store: Store::new(storage.clone()),
+            store: Store::new(storage.clone()).with_hook("", "services", Arc::new(allocator)),
         });
         crate::bootstrap::ensure_namespaces(&rest).await?;
+        let address = ApiServerAddress::choose(config.advertise_address, config.bind_address, port);
+        crate::bootstrap::ensure_kubernetes_service(
+            &rest,
+            &config.service_cluster_ip_range,
+            address,
+        )
+        .await?;
+        crate::bootstrap::spawn_reconciler(
+            rest.clone(),
+            config.service_cluster_ip_range.clone(),
+            address,
+        );
         let security = Arc::new(Security {
             authenticators: Authenticators(vec![Box::new(ClientCertificates)]),
             authorizers: Authorizers(vec![Box::new(PrivilegedGroup)]),

@@ -115,6 +115,14 @@ impl ApiError {
         }
     }
 
+    /// 429: the request would break a limit now; `causes` say which.
+    pub fn too_many_requests(message: impl Into<String>, causes: Vec<Value>) -> ApiError {
+        ApiError {
+            details: Some(json!({"causes": causes})),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", message)
+        }
+    }
+
     /// 410: the requested resourceVersion is older than the kept history.
     pub fn expired(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::GONE, "Expired", message)
@@ -192,6 +200,18 @@ impl IntoResponse for ApiError {
         );
         response
     }
+}
+
+/// The `Status` of a request that succeeded without an object to show
+/// (a binding, an eviction), with its HTTP code.
+pub fn success(code: StatusCode) -> Value {
+    json!({
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Success",
+        "code": code.as_u16(),
+    })
 }
 
 /// `pods` or `deployments.apps`, as upstream names a resource in messages.

@@ -182,7 +182,8 @@ fn configuration(at: &ApplyTarget<'_>, body: &[u8]) -> Result<Value, ApiError> {
         WriteTarget::Main if has_status => {
             config.as_object_mut().map(|o| o.remove("status"));
         }
-        WriteTarget::Main => {}
+        // Subresources that build whole objects are served elsewhere.
+        WriteTarget::Main | WriteTarget::Subresource(_) => {}
         WriteTarget::Status => {
             let keep = ["apiVersion", "kind", "status"];
             let object = config.as_object_mut().expect("made an object above");

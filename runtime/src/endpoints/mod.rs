@@ -7,5 +7,6 @@ pub mod media;
 pub mod negotiate;
 pub mod openapi;
 pub mod rest;
+pub mod subresources;
 pub mod version;
 pub mod watch;

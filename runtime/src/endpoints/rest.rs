@@ -10,6 +10,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use generated::support::field_error::{FieldError, FieldPath};
 use generated::support::meta::{ResourceDescriptor, Verb};
 use serde_json::{Value, json};
 
@@ -17,7 +18,7 @@ use super::apply::{self, ApplyTarget};
 use super::media::{
     as_table, content_type, decode_strictly, json_response, ok, table_response, with_warnings,
 };
-use super::{negotiate, watch};
+use super::{negotiate, subresources, watch};
 use crate::field_validation::FieldValidation;
 use crate::fieldmanager::{self, manager_for_write};
 use crate::patch::{Patch, PatchType};
@@ -25,7 +26,7 @@ use crate::pipeline::request_info::{RequestInfo, query_param};
 use crate::printers::{TableListMeta, table};
 use crate::registry::Registry;
 use crate::registry::store::{
-    Filter, ListOptions, Preconditions, Store, WriteOptions, WriteTarget,
+    DeleteOptions, Filter, ListOptions, Preconditions, Store, WriteOptions, WriteTarget,
 };
 use crate::selectors::{FieldLabels, FieldSelector, LabelSelector, SelectorError};
 use crate::status::ApiError;
@@ -80,6 +81,9 @@ async fn serve(
     if !served.namespaced && !info.namespace.is_empty() && !is_namespaces {
         return Err(ApiError::not_found_path());
     }
+    if subresources::handles(served, &info.subresource) {
+        return subresources::serve(state, endpoint, info, namespace, query, headers, body).await;
+    }
     let target = match info.subresource.as_str() {
         "" => WriteTarget::Main,
         "status" if served.subresource("status").is_some() => WriteTarget::Status,
@@ -104,8 +108,8 @@ async fn serve(
     };
     let supported = match target {
         WriteTarget::Main => served.supports(verb),
-        WriteTarget::Status => served
-            .subresource("status")
+        WriteTarget::Status | WriteTarget::Subresource(_) => served
+            .subresource(&info.subresource)
             .is_some_and(|s| s.verbs.contains(&verb)),
     };
     if !supported {
@@ -219,12 +223,13 @@ async fn serve(
             }
         },
         Verb::Delete => {
-            let preconditions = delete_preconditions(&body)?;
+            let options = delete_options(&body, query)?;
             ok(store
-                .delete(endpoint, namespace, name, &preconditions, dry_run)
+                .delete(endpoint, namespace, name, &options, dry_run)
                 .await?)
         }
         Verb::DeleteCollection => {
+            let delete_options = delete_options(&body, query)?;
             let options = ListOptions {
                 filter: filter(served, query)?,
                 ..ListOptions::default()
@@ -255,7 +260,7 @@ async fn serve(
                         endpoint,
                         item_namespace,
                         item_name,
-                        &Preconditions::default(),
+                        &delete_options,
                         dry_run,
                     )
                     .await
@@ -272,11 +277,11 @@ async fn serve(
     }
 }
 
-fn method_not_allowed() -> ApiError {
+pub(super) fn method_not_allowed() -> ApiError {
     ApiError::method_not_allowed("the server does not allow this method on the requested resource")
 }
 
-fn dry_run(query: Option<&str>) -> Result<bool, ApiError> {
+pub(super) fn dry_run(query: Option<&str>) -> Result<bool, ApiError> {
     match query_param(query, "dryRun").as_deref() {
         None | Some("") => Ok(false),
         Some("All") => Ok(true),
@@ -286,21 +291,69 @@ fn dry_run(query: Option<&str>) -> Result<bool, ApiError> {
     }
 }
 
-fn delete_preconditions(body: &[u8]) -> Result<Preconditions, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Preconditions::default());
-    }
-    let options: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?;
+/// `DeleteOptions` from the body (or the query, where clients put
+/// `gracePeriodSeconds` and `propagationPolicy`), checked as upstream's
+/// `ValidateDeleteOptions` does.
+fn delete_options(body: &[u8], query: Option<&str>) -> Result<DeleteOptions, ApiError> {
+    let options: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?
+    };
+    delete_options_of(&options, query)
+}
+
+/// [`delete_options`] from an already decoded `DeleteOptions` object.
+pub(super) fn delete_options_of(
+    options: &Value,
+    query: Option<&str>,
+) -> Result<DeleteOptions, ApiError> {
     let text = |field: &str| {
         options
             .pointer(&format!("/preconditions/{field}"))
             .and_then(Value::as_str)
             .map(str::to_owned)
     };
-    Ok(Preconditions {
-        uid: text("uid"),
-        resource_version: text("resourceVersion"),
+    let grace_period_seconds = match options.get("gracePeriodSeconds") {
+        Some(Value::Null) | None => match query_param(query, "gracePeriodSeconds") {
+            Some(text) => Some(text.parse::<i64>().map_err(|_| {
+                ApiError::bad_request(format!("invalid gracePeriodSeconds: {text:?}"))
+            })?),
+            None => None,
+        },
+        Some(value) => Some(value.as_i64().ok_or_else(|| {
+            ApiError::bad_request(
+                "error decoding DeleteOptions: gracePeriodSeconds must be an integer",
+            )
+        })?),
+    };
+    let policy = options
+        .get("propagationPolicy")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| query_param(query, "propagationPolicy"));
+    if let Some(policy) = policy
+        && !matches!(policy.as_str(), "Foreground" | "Background" | "Orphan")
+    {
+        let error = FieldError::not_supported(
+            &FieldPath::new("propagationPolicy"),
+            policy,
+            &["Foreground", "Background", "Orphan", "nil"],
+        );
+        return Err(ApiError::invalid(
+            "meta.k8s.io",
+            "DeleteOptions",
+            "",
+            &[error],
+        ));
+    }
+    Ok(DeleteOptions {
+        preconditions: Preconditions {
+            uid: text("uid"),
+            resource_version: text("resourceVersion"),
+        },
+        grace_period_seconds,
     })
 }
 

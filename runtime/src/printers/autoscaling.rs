@@ -1,12 +1,18 @@
 //! HorizontalPodAutoscalers, read in the v2 shape (the storage version; a
 //! v1 object is converted first, so its CPU target and the metrics it
-//! keeps in annotations print as upstream prints the internal version).
+//! keeps in annotations print as upstream prints the internal version);
+//! and the Scale subresource's table.
 
-use serde_json::Value;
+use chrono::{DateTime, Utc};
+use generated::support::meta::PrinterColumn;
+use serde_json::{Value, json};
 
 use super::format::quantity;
 use super::value::{array_at, get_path, opt_int, str_at};
-use super::{Cells, Context, Printer};
+use super::{
+    CREATION_TIMESTAMP_DESCRIPTION, Cells, Context, IncludeObject, NAME_DESCRIPTION, Printer,
+    TableListMeta, column_json, row_json,
+};
 
 pub(super) const PRINTERS: &[Printer] = &[Printer {
     group: "autoscaling",
@@ -110,6 +116,62 @@ fn unknown() -> String {
     "<unknown>".to_owned()
 }
 
+/// Upstream's Scale columns: no resource describes a Scale, so they are
+/// fixed here (the Name column has no `name` format, as upstream's).
+const SCALE_COLUMNS: &[PrinterColumn] = &[
+    PrinterColumn {
+        name: "Name",
+        ty: "string",
+        format: "",
+        description: NAME_DESCRIPTION,
+        priority: 0,
+        json_path: None,
+    },
+    PrinterColumn {
+        name: "Desired",
+        ty: "integer",
+        format: "",
+        description: "replicas is the desired number of instances for the scaled object.",
+        priority: 0,
+        json_path: None,
+    },
+    PrinterColumn {
+        name: "Available",
+        ty: "integer",
+        format: "",
+        description: "replicas is the actual number of observed instances of the scaled object.",
+        priority: 0,
+        json_path: None,
+    },
+    PrinterColumn {
+        name: "Age",
+        ty: "string",
+        format: "",
+        description: CREATION_TIMESTAMP_DESCRIPTION,
+        priority: 0,
+        json_path: None,
+    },
+];
+
+/// The Table of an autoscaling/v1 Scale (`kubectl get deployment web
+/// --subresource=scale`), as upstream's `printScale`.
+pub fn scale_table(scale: &Value, include: IncludeObject, now: DateTime<Utc>) -> Value {
+    let context = Context { now };
+    let cells = vec![
+        json!(str_at(scale, &["metadata", "name"])),
+        json!(opt_int(scale, &["spec", "replicas"]).unwrap_or(0)),
+        json!(opt_int(scale, &["status", "replicas"]).unwrap_or(0)),
+        json!(context.age(get_path(scale, &["metadata", "creationTimestamp"]))),
+    ];
+    json!({
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": TableListMeta::of_object(scale).to_json(),
+        "columnDefinitions": SCALE_COLUMNS.iter().map(column_json).collect::<Vec<_>>(),
+        "rows": [row_json(cells, Vec::new(), include.row_object(scale))],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -179,5 +241,31 @@ mod tests {
             cells_of("autoscaling", "horizontalpodautoscalers", none)[2],
             json!("<none>")
         );
+    }
+
+    #[test]
+    fn scales_print_desired_and_available_replicas() {
+        let scale = serde_json::json!({
+            "metadata": {"name": "web", "resourceVersion": "5"},
+            "spec": {"replicas": 3},
+            "status": {"replicas": 2},
+        });
+        let table = super::scale_table(
+            &scale,
+            crate::printers::IncludeObject::None,
+            chrono::Utc::now(),
+        );
+        let names: Vec<&str> = table["columnDefinitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["Name", "Desired", "Available", "Age"]);
+        assert_eq!(
+            table["rows"][0]["cells"],
+            serde_json::json!(["web", 3, 2, "<unknown>"])
+        );
+        assert_eq!(table["metadata"]["resourceVersion"], "5");
     }
 }

@@ -41,6 +41,8 @@ mod value;
 #[cfg(test)]
 mod tests;
 
+pub use autoscaling::scale_table;
+
 use std::borrow::Cow;
 
 use chrono::{DateTime, SecondsFormat, Utc};

@@ -2,11 +2,17 @@
 //! all of them (`store`), asking each kind's strategy only what differs.
 
 pub mod defaulters;
+pub mod eviction;
+pub mod hooks;
 pub mod keys;
 pub mod metadata;
 pub mod object;
+pub mod service_alloc;
+pub mod service_fields;
+pub mod service_ranges;
 pub mod store;
 pub mod strategy;
+pub mod subresources;
 
 use std::collections::HashMap;
 

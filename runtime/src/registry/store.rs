@@ -17,6 +17,7 @@ use generated::support::validation::{apply_defaults, validate};
 use serde_json::{Value, json};
 
 use super::Endpoint;
+use super::hooks::{Reservation, WriteHook};
 use super::keys;
 use super::metadata;
 use super::object::{api_version, meta_str, set_meta, validate_name};
@@ -63,10 +64,20 @@ impl WriteOptions {
     }
 }
 
+/// The parts of `DeleteOptions` the store acts on.
+#[derive(Clone, Debug, Default)]
+pub struct DeleteOptions {
+    pub preconditions: Preconditions,
+    /// `gracePeriodSeconds`: how long a graceful delete waits; `None` for
+    /// the kind's default.
+    pub grace_period_seconds: Option<i64>,
+}
+
 /// The generic store over one storage backend.
 #[derive(Clone)]
 pub struct Store {
     storage: Arc<dyn Storage>,
+    hooks: Vec<(&'static str, &'static str, Arc<dyn WriteHook>)>,
 }
 
 /// A subresource a write goes through.
@@ -77,6 +88,10 @@ pub enum WriteTarget {
     Main,
     /// `/status`: only status changes.
     Status,
+    /// Another subresource (`/binding`, `/scale`) that has built the whole
+    /// new object itself: written as given, without the kind's update
+    /// preparation and update rules, which guard the main resource.
+    Subresource(&'static str),
 }
 
 impl WriteTarget {
@@ -85,6 +100,7 @@ impl WriteTarget {
         match self {
             WriteTarget::Main => "",
             WriteTarget::Status => "status",
+            WriteTarget::Subresource(name) => name,
         }
     }
 }
@@ -92,7 +108,59 @@ impl WriteTarget {
 impl Store {
     /// A store over `storage`.
     pub fn new(storage: Arc<dyn Storage>) -> Store {
-        Store { storage }
+        Store {
+            storage,
+            hooks: Vec::new(),
+        }
+    }
+
+    /// This store with `hook` run around writes of the resource `plural`
+    /// in `group`.
+    pub fn with_hook(
+        mut self,
+        group: &'static str,
+        plural: &'static str,
+        hook: Arc<dyn WriteHook>,
+    ) -> Store {
+        self.hooks.push((group, plural, hook));
+        self
+    }
+
+    fn hook(&self, resource: &ResourceDescriptor) -> Option<&dyn WriteHook> {
+        self.hooks
+            .iter()
+            .find(|(group, plural, _)| *group == resource.group && *plural == resource.plural)
+            .map(|(_, _, hook)| hook.as_ref())
+    }
+
+    /// Reserves what the resource's hook needs for `object` (nothing
+    /// without a hook).
+    async fn reserve(
+        &self,
+        resource: &ResourceDescriptor,
+        object: &mut Value,
+        old: Option<&Value>,
+        dry_run: bool,
+    ) -> Result<Reservation, ApiError> {
+        match self.hook(resource) {
+            Some(hook) => hook.reserve(object, old, dry_run).await,
+            None => Ok(Reservation::default()),
+        }
+    }
+
+    /// Settles a reservation once its write has succeeded or failed.
+    async fn settle<T>(
+        &self,
+        resource: &ResourceDescriptor,
+        reservation: Reservation,
+        result: Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        if let Some(hook) = self.hook(resource)
+            && reservation != Reservation::default()
+        {
+            hook.settle(reservation, result.is_ok()).await;
+        }
+        result
     }
 
     /// The backend, for health checks and watches.
@@ -267,24 +335,41 @@ impl Store {
         }
         let strategy = strategy::for_resource(served.group, served.plural);
         strategy.prepare_for_create(&mut object);
-        self.admit(endpoint, &mut object, &name)?;
+        self.admit(endpoint, &mut object, &name, None)?;
         fieldmanager::record(served, &options.ownership, None, &mut object, "")?;
         if served.namespaced {
             self.require_namespace(namespace).await?;
         }
+        let reservation = self
+            .reserve(served, &mut object, None, options.dry_run)
+            .await?;
+        let result = self
+            .write_new(endpoint, namespace, &name, object, options.dry_run)
+            .await;
+        self.settle(served, reservation, result).await
+    }
 
+    async fn write_new(
+        &self,
+        endpoint: Endpoint,
+        namespace: &str,
+        name: &str,
+        object: Value,
+        dry_run: bool,
+    ) -> Result<Value, ApiError> {
+        let served = endpoint.served;
         let stored = to_storage(endpoint, object)?;
-        if options.dry_run {
+        if dry_run {
             return from_storage(endpoint, stored, None);
         }
-        let key = keys::object_key(endpoint.stored, namespace, &name);
+        let key = keys::object_key(endpoint.stored, namespace, name);
         let kv = self
             .storage
             .create(&key, encode(&stored)?)
             .await
             .map_err(|e| match e {
                 StorageError::AlreadyExists { .. } => {
-                    ApiError::already_exists(served.group, served.plural, &name)
+                    ApiError::already_exists(served.group, served.plural, name)
                 }
                 other => storage_error(other),
             })?;
@@ -332,24 +417,58 @@ impl Store {
         if !errors.is_empty() {
             return Err(ApiError::invalid(served.group, served.kind, name, &errors));
         }
-        self.admit(endpoint, &mut merged, name)?;
+        let old_for_rules = (!matches!(target, WriteTarget::Subresource(_))).then_some(&old);
+        self.admit(endpoint, &mut merged, name, old_for_rules)?;
         bump_generation(served, &old, &mut merged);
-        let ownership = &options.ownership;
         fieldmanager::record(
             served,
-            ownership,
+            &options.ownership,
             Some(&old),
             &mut merged,
             target.subresource(),
         )?;
+        let reservation = self
+            .reserve(served, &mut merged, Some(&old), options.dry_run)
+            .await?;
+        let result = self
+            .write_update(
+                endpoint,
+                namespace,
+                name,
+                &current,
+                old,
+                merged,
+                options.dry_run,
+            )
+            .await;
+        self.settle(served, reservation, result).await
+    }
 
+    #[allow(clippy::too_many_arguments)]
+    async fn write_update(
+        &self,
+        endpoint: Endpoint,
+        namespace: &str,
+        name: &str,
+        current: &KeyValue,
+        old: Value,
+        merged: Value,
+        dry_run: bool,
+    ) -> Result<Value, ApiError> {
+        let served = endpoint.served;
         if merged == old {
             return Ok(old);
         }
         let waits = strategy::for_resource(served.group, served.plural).deletion_waits(&merged);
-        let finished = is_deleting(&merged) && finalizers(&merged).is_empty() && !waits;
+        // A graceful delete still counting down is not finished by an update.
+        let grace_left = merged
+            .pointer("/metadata/deletionGracePeriodSeconds")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        let finished =
+            is_deleting(&merged) && grace_left == 0 && finalizers(&merged).is_empty() && !waits;
         let stored = to_storage(endpoint, merged)?;
-        if options.dry_run {
+        if dry_run {
             return from_storage(endpoint, stored, Some(current.mod_revision));
         }
         let key = keys::object_key(endpoint.stored, namespace, name);
@@ -360,6 +479,9 @@ impl Store {
                 .delete(&key, Some(current.mod_revision))
                 .await
                 .map_err(|e| write_error(served, name, e))?;
+            if let Some(hook) = self.hook(served) {
+                hook.release(&stored).await;
+            }
             return from_storage(endpoint, stored, Some(revision));
         }
         let kv = self
@@ -404,10 +526,11 @@ impl Store {
         endpoint: Endpoint,
         namespace: &str,
         name: &str,
-        preconditions: &Preconditions,
+        options: &DeleteOptions,
         dry_run: bool,
     ) -> Result<Value, ApiError> {
         let served = endpoint.served;
+        let preconditions = &options.preconditions;
         loop {
             let current = self.read(endpoint, namespace, name).await?;
             let mut object = decode(endpoint, &current.value, current.mod_revision)?;
@@ -439,18 +562,35 @@ impl Store {
             }
             let key = keys::object_key(endpoint.stored, namespace, name);
             let strategy = strategy::for_resource(served.group, served.plural);
-            if !finalizers(&object).is_empty() || strategy.deletion_waits(&object) {
-                if is_deleting(&object) || dry_run {
+            let grace = strategy.deletion_grace_period(&object, options.grace_period_seconds);
+            let waits = !finalizers(&object).is_empty() || strategy.deletion_waits(&object);
+            if grace > 0 || waits {
+                // The object is only marked: a graceful delete waits out its
+                // period (a later delete may shorten it), finalizers wait
+                // for whoever removes them.
+                let pending = object
+                    .pointer("/metadata/deletionGracePeriodSeconds")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                if is_deleting(&object) && pending <= grace {
                     return Ok(object);
                 }
+                let deadline = chrono::Utc::now() + chrono::Duration::seconds(grace);
                 set_meta(
                     &mut object,
                     "deletionTimestamp",
-                    Some(json!(Time::now().to_string())),
+                    Some(json!(Time::new(deadline).to_string())),
                 );
-                set_meta(&mut object, "deletionGracePeriodSeconds", Some(json!(0)));
+                set_meta(
+                    &mut object,
+                    "deletionGracePeriodSeconds",
+                    Some(json!(grace)),
+                );
                 if served.group.is_empty() && served.plural == "namespaces" {
                     object["status"]["phase"] = json!("Terminating");
+                }
+                if dry_run {
+                    return Ok(object);
                 }
                 let stored = to_storage(endpoint, object)?;
                 match self
@@ -467,7 +607,12 @@ impl Store {
                 return Ok(object);
             }
             match self.storage.delete(&key, Some(current.mod_revision)).await {
-                Ok(_) => return Ok(object),
+                Ok(_) => {
+                    if let Some(hook) = self.hook(served) {
+                        hook.release(&object).await;
+                    }
+                    return Ok(object);
+                }
                 Err(StorageError::Conflict { .. }) => continue,
                 Err(other) => return Err(write_error(served, name, other)),
             }
@@ -475,7 +620,13 @@ impl Store {
     }
 
     /// Defaults, then validation: schema, name, and the kind's own rules.
-    fn admit(&self, endpoint: Endpoint, object: &mut Value, name: &str) -> Result<(), ApiError> {
+    fn admit(
+        &self,
+        endpoint: Endpoint,
+        object: &mut Value,
+        name: &str,
+        old: Option<&Value>,
+    ) -> Result<(), ApiError> {
         let served = endpoint.served;
         super::defaulters::apply(served.group, served.plural, object);
         apply_defaults(&SCHEMAS, served.schema, object);
@@ -484,6 +635,9 @@ impl Store {
         errors.extend(metadata::validate(object));
         errors.extend(validate(&SCHEMAS, served.schema, object));
         errors.extend(strategy.validate(object));
+        if let Some(old) = old {
+            errors.extend(strategy.validate_update(object, old));
+        }
         if errors.is_empty() {
             Ok(())
         } else {
@@ -564,6 +718,7 @@ fn merge_update(
             }
             merged
         }
+        WriteTarget::Subresource(_) => new.take(),
         WriteTarget::Status => {
             let mut merged = old.clone();
             // Server-side apply on /status brings the entries it computed.

@@ -1,0 +1,136 @@
+//! The HTTP side of the `scale`, `binding` and `eviction` subresources
+//! and of the `bindings` collection: which verbs each takes and how bodies
+//! and answers look. What they do is `registry::subresources` and
+//! `registry::eviction`.
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use generated::support::meta::ResourceDescriptor;
+use serde_json::Value;
+
+use super::media::{
+    as_table, content_type, json_body, json_response, ok, table_response, with_warnings,
+};
+use super::rest::{RestState, delete_options_of, dry_run, method_not_allowed};
+use crate::field_validation::FieldValidation;
+use crate::fieldmanager::manager_for_write;
+use crate::patch::{Patch, PatchType};
+use crate::pipeline::request_info::RequestInfo;
+use crate::printers::scale_table;
+use crate::registry::Endpoint;
+use crate::registry::eviction::Eviction;
+use crate::registry::store::WriteOptions;
+use crate::registry::subresources::{bind, get_scale, scale_of, update_scale};
+use crate::status::ApiError;
+
+/// The definition of the scale subresource's body.
+const SCALE: &str = "io.k8s.api.autoscaling.v1.Scale";
+
+/// Whether a request is for one of the subresources served here.
+pub fn handles(served: &ResourceDescriptor, subresource: &str) -> bool {
+    match subresource {
+        "" => served.group.is_empty() && served.plural == "bindings",
+        "scale" | "binding" | "eviction" => served.subresource(subresource).is_some(),
+        _ => false,
+    }
+}
+
+/// Serves a request [`handles`] accepted.
+pub async fn serve(
+    state: &RestState,
+    endpoint: Endpoint,
+    info: &RequestInfo,
+    namespace: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: bytes::Bytes,
+) -> Result<Response, ApiError> {
+    let dry_run = dry_run(query)?;
+    let store = &state.store;
+    let name = info.name.as_str();
+    if namespace.is_empty() {
+        return Err(ApiError::not_found_path());
+    }
+    match (info.subresource.as_str(), info.verb.as_str()) {
+        ("scale", "get") => {
+            let scale = get_scale(store, endpoint, namespace, name).await?;
+            match as_table(headers, query)? {
+                Some(include) => Ok(table_response(&scale_table(&scale, include, Utc::now()))),
+                None => ok(scale),
+            }
+        }
+        ("scale", "update") => {
+            // Scale bodies are decoded as their parent's (JSON; protobuf
+            // envelopes carry their own kind).
+            let scale = json_body(endpoint.served, headers, &body)?;
+            let options = write_options(query, headers, "UpdateOptions", dry_run)?;
+            ok(update_scale(store, endpoint, namespace, name, &scale, &options).await?)
+        }
+        ("scale", "patch") => {
+            let patch_type = PatchType::from_media_type(&content_type(headers))?;
+            if patch_type == PatchType::Apply {
+                return Err(ApiError::unsupported_media_type(
+                    "server-side apply of the scale subresource is not supported yet",
+                ));
+            }
+            let validation = FieldValidation::from_query(query, "PatchOptions")?;
+            let options = write_options(query, headers, "PatchOptions", dry_run)?;
+            let patch = Patch::parse(patch_type, &body)?;
+            let schema = generated::definition(SCALE)
+                .ok_or_else(|| ApiError::internal(format!("no schema for {SCALE}")))?;
+            loop {
+                let current = scale_of(&store.get(endpoint, namespace, name).await?)?;
+                let (scale, warnings) = patch.apply(current, schema, validation)?;
+                match update_scale(store, endpoint, namespace, name, &scale, &options).await {
+                    Err(error) if error.reason == "Conflict" && !patch.pins_resource_version() => {
+                        continue;
+                    }
+                    other => return Ok(with_warnings(json_response(&other?), &warnings)),
+                }
+            }
+        }
+        ("binding", "create") | ("", "create") => {
+            let pods = state
+                .registry
+                .get("", "v1", "pods")
+                .ok_or_else(ApiError::not_found_path)?;
+            let bindings = state
+                .registry
+                .get("", "v1", "bindings")
+                .map_or(endpoint.served, |b| b.served);
+            let binding: Value = json_body(bindings, headers, &body)?;
+            let url_name = (!name.is_empty()).then_some(name);
+            let options = write_options(query, headers, "CreateOptions", dry_run)?;
+            let status = bind(store, pods, namespace, url_name, &binding, &options).await?;
+            Ok((StatusCode::CREATED, json_response(&status)).into_response())
+        }
+        ("eviction", "create") => {
+            // Eviction bodies are decoded as pods' (protobuf envelopes carry
+            // their own kind).
+            let eviction = json_body(endpoint.served, headers, &body)?;
+            let options =
+                delete_options_of(eviction.get("deleteOptions").unwrap_or(&Value::Null), None)?;
+            let evict = Eviction {
+                pods: endpoint,
+                budgets: state.registry.get("policy", "v1", "poddisruptionbudgets"),
+            };
+            let status = evict
+                .evict(store, namespace, name, &eviction, &options, dry_run)
+                .await?;
+            Ok((StatusCode::CREATED, json_response(&status)).into_response())
+        }
+        _ => Err(method_not_allowed()),
+    }
+}
+
+/// Who writes (for managedFields) and whether the write is a dry run.
+fn write_options(
+    query: Option<&str>,
+    headers: &HeaderMap,
+    options_kind: &str,
+    dry_run: bool,
+) -> Result<WriteOptions, ApiError> {
+    let manager = manager_for_write(query, headers, options_kind)?;
+    Ok(WriteOptions::update(manager, dry_run))
+}
