@@ -7,6 +7,7 @@ pub mod media;
 pub mod negotiate;
 pub mod openapi;
 pub mod rest;
+pub mod reviews;
 pub mod subresources;
 pub mod version;
 pub mod watch;

@@ -18,10 +18,12 @@ use super::apply::{self, ApplyTarget};
 use super::media::{
     as_table, content_type, decode_strictly, json_response, ok, table_response, with_warnings,
 };
-use super::{negotiate, subresources, watch};
+use super::{negotiate, reviews, subresources, watch};
 use crate::field_validation::FieldValidation;
 use crate::fieldmanager::{self, manager_for_write};
 use crate::patch::{Patch, PatchType};
+use crate::pipeline::Security;
+use crate::pipeline::authn::UserInfo;
 use crate::pipeline::request_info::{RequestInfo, query_param};
 use crate::printers::{TableListMeta, table};
 use crate::registry::Registry;
@@ -41,6 +43,8 @@ pub struct RestState {
 pub async fn handle(
     State(state): State<Arc<RestState>>,
     Extension(info): Extension<RequestInfo>,
+    Extension(user): Extension<UserInfo>,
+    Extension(security): Extension<Arc<Security>>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
@@ -49,7 +53,20 @@ pub async fn handle(
         Ok(negotiated) => negotiated,
         Err(error) => return error.into_response(),
     };
-    let response = match serve(&state, &info, query.as_deref(), &headers, body).await {
+    let served = if reviews::handles(&info) {
+        match state
+            .registry
+            .get(&info.api_group, &info.api_version, &info.resource)
+        {
+            Some(endpoint) => {
+                reviews::serve(&security, &user, &info, endpoint.served, &headers, &body)
+            }
+            None => Err(ApiError::not_found_path()),
+        }
+    } else {
+        serve(&state, &info, query.as_deref(), &headers, body).await
+    };
+    let response = match served {
         Ok(response) => response,
         Err(error) => error.into_response(),
     };

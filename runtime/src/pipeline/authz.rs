@@ -40,16 +40,22 @@ impl Authorizer for PrivilegedGroup {
 pub struct Authorizers(pub Vec<Box<dyn Authorizer>>);
 
 impl Authorizers {
+    /// The first decision that is not `NoOpinion`, else `NoOpinion`.
+    pub fn decide(&self, user: &UserInfo, request: &RequestInfo) -> Decision {
+        self.0
+            .iter()
+            .map(|authorizer| authorizer.authorize(user, request))
+            .find(|decision| *decision != Decision::NoOpinion)
+            .unwrap_or(Decision::NoOpinion)
+    }
+
     /// `Ok` when allowed, else the reason to add to the 403 message.
     pub fn authorize(&self, user: &UserInfo, request: &RequestInfo) -> Result<(), String> {
-        for authorizer in &self.0 {
-            match authorizer.authorize(user, request) {
-                Decision::Allow => return Ok(()),
-                Decision::Deny(reason) => return Err(reason),
-                Decision::NoOpinion => continue,
-            }
+        match self.decide(user, request) {
+            Decision::Allow => Ok(()),
+            Decision::Deny(reason) => Err(reason),
+            Decision::NoOpinion => Err(String::new()),
         }
-        Err(String::new())
     }
 }
 

@@ -48,5 +48,7 @@ pub async fn admit_request(
     }
     parts.extensions.insert(info);
     parts.extensions.insert::<UserInfo>(user);
+    // Review requests ask the same authorizers about other requests.
+    parts.extensions.insert(security);
     next.run(Request::from_parts(parts, body)).await
 }
