@@ -82,11 +82,9 @@ pub fn serve(
     review["status"] = status;
     review["apiVersion"] = json!(format!("{}/{}", info.api_group, info.api_version));
     review["kind"] = json!(kind);
-    review
-        .as_object_mut()
-        .and_then(|o| o.get_mut("metadata"))
-        .and_then(Value::as_object_mut)
-        .map(|m| m.retain(|k, _| k == "name" || k == "namespace" || k == "labels"));
+    if let Some(metadata) = review.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.retain(|k, _| k == "name" || k == "namespace" || k == "labels");
+    }
     Ok((StatusCode::CREATED, json_response(&review)).into_response())
 }
 
