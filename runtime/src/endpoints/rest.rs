@@ -14,7 +14,7 @@ use generated::support::meta::{ResourceDescriptor, Verb};
 use serde_json::{Value, json};
 
 use super::media::{as_table, content_type, json_body, json_response, ok, table_response};
-use super::watch;
+use super::{list, watch};
 use crate::patch::{self, PatchType};
 use crate::pipeline::request_info::{RequestInfo, query_param};
 use crate::printers::{TableListMeta, table};
@@ -120,34 +120,12 @@ async fn serve(
             }
         }
         Verb::List => {
-            let options = ListOptions {
-                limit: query_param(query, "limit").and_then(|l| l.parse().ok()),
-                continue_token: query_param(query, "continue"),
-                filter: filter(served, query)?,
-            };
             let namespace = (!namespace.is_empty()).then_some(namespace);
-            let list = store.list(endpoint, namespace, &options).await?;
-            match as_table(headers, query)? {
-                Some(include) => {
-                    let items = list["items"]
-                        .as_array()
-                        .map(Vec::as_slice)
-                        .unwrap_or_default();
-                    let meta = TableListMeta::of_list(&list);
-                    Ok(table_response(&table(
-                        served,
-                        items,
-                        meta,
-                        include,
-                        Utc::now(),
-                    )))
-                }
-                None => ok(list),
-            }
+            list::list(store, endpoint, namespace, query, headers).await
         }
         Verb::Watch => {
             let tables = as_table(headers, query)?;
-            watch::watch(store, endpoint, namespace, query, tables).await
+            watch::watch(store, endpoint, namespace, name, query, tables).await
         }
         Verb::Create => {
             let object = json_body(served, headers, &body)?;

@@ -20,6 +20,7 @@ use super::Endpoint;
 use super::keys;
 use super::object::{api_version, meta_str, set_meta, validate_name};
 use super::strategy;
+use crate::cache::{Caches, Settings as CacheSettings};
 use crate::conversion;
 use crate::status::ApiError;
 use crate::storage::{KeyValue, RangeRequest, Revision, Storage, StorageError};
@@ -33,6 +34,9 @@ pub struct ListOptions {
     pub limit: Option<usize>,
     pub continue_token: Option<String>,
     pub filter: Option<Filter>,
+    /// Read as of this revision (`resourceVersionMatch=Exact`) instead of
+    /// the latest.
+    pub revision: Option<Revision>,
 }
 
 /// Preconditions of a delete (`DeleteOptions.preconditions`).
@@ -46,6 +50,7 @@ pub struct Preconditions {
 #[derive(Clone)]
 pub struct Store {
     storage: Arc<dyn Storage>,
+    caches: Caches,
 }
 
 /// A subresource a write goes through.
@@ -61,7 +66,13 @@ pub enum WriteTarget {
 impl Store {
     /// A store over `storage`.
     pub fn new(storage: Arc<dyn Storage>) -> Store {
-        Store { storage }
+        let caches = Caches::new(storage.clone(), CacheSettings::default());
+        Store { storage, caches }
+    }
+
+    /// The watch cache over the same storage, for watches and lists.
+    pub fn caches(&self) -> &Caches {
+        &self.caches
     }
 
     /// The backend, for health checks and watches.
@@ -93,7 +104,8 @@ impl Store {
         }
     }
 
-    /// `GET` a collection: the list object with items in the served version.
+    /// `GET` a collection from storage: the list object with items in the
+    /// served version. Most lists are served from [`Caches`] instead.
     pub async fn list(
         &self,
         endpoint: Endpoint,
@@ -101,7 +113,11 @@ impl Store {
         options: &ListOptions,
     ) -> Result<Value, ApiError> {
         let prefix = keys::list_prefix(endpoint.stored, namespace);
-        let (mut start, mut revision) = (None, None);
+        let (mut start, mut revision) = (None, options.revision);
+        let continuing = options
+            .continue_token
+            .as_deref()
+            .is_some_and(|t| !t.is_empty());
         if let Some(token) = options.continue_token.as_deref().filter(|t| !t.is_empty()) {
             let (key, rev) = decode_continue(token, &prefix)?;
             start = Some(key);
@@ -123,7 +139,9 @@ impl Store {
                 })
                 .await
                 .map_err(|e| match e {
-                    StorageError::Compacted { .. } => ApiError::expired(EXPIRED_CONTINUE),
+                    StorageError::Compacted { .. } if continuing => {
+                        ApiError::expired(EXPIRED_CONTINUE)
+                    }
                     other => storage_error(other),
                 })?;
             read_at = page.revision;
@@ -592,7 +610,9 @@ fn decode(endpoint: Endpoint, bytes: &[u8], revision: Revision) -> Result<Value,
     from_storage(endpoint, stored, Some(revision))
 }
 
-fn from_storage(
+/// A stored object (storage version) in the served version, with its
+/// resourceVersion.
+pub(crate) fn from_storage(
     endpoint: Endpoint,
     stored: Value,
     revision: Option<Revision>,
@@ -702,7 +722,7 @@ fn floor_char_boundary(text: &str, mut index: usize) -> usize {
 
 /// Continue tokens as upstream writes them: base64url of
 /// `{"v":"meta.k8s.io/v1","rv":<revision>,"start":"<key after the prefix>"}`.
-fn encode_continue(next_key: &str, prefix: &str, revision: Revision) -> String {
+pub(crate) fn encode_continue(next_key: &str, prefix: &str, revision: Revision) -> String {
     let start = next_key.strip_prefix(prefix).unwrap_or(next_key);
     let token = json!({"v": "meta.k8s.io/v1", "rv": revision.0, "start": start});
     URL_SAFE_NO_PAD.encode(token.to_string())
@@ -731,35 +751,6 @@ fn decode_continue(token: &str, prefix: &str) -> Result<(String, Revision), ApiE
         return Err(invalid());
     }
     Ok((format!("{prefix}{start}"), Revision(revision)))
-}
-
-/// Decodes the watch event an HTTP watch sends for a storage event, if the
-/// object passes `filter`; `None` when the event is not for this watcher.
-pub fn watch_event(
-    endpoint: Endpoint,
-    event: &crate::storage::Event,
-    filter: Option<&(dyn Fn(&Value) -> bool + Send + Sync)>,
-) -> Result<Option<(&'static str, Value)>, ApiError> {
-    use crate::storage::EventKind;
-    let matches = |object: &Value| filter.is_none_or(|f| f(object));
-    let prev = match &event.prev {
-        Some(kv) => Some(decode(endpoint, &kv.value, event.revision())?),
-        None => None,
-    };
-    match event.kind {
-        EventKind::Deleted => Ok(prev.filter(|p| matches(p)).map(|p| ("DELETED", p))),
-        EventKind::Put => {
-            let object = decode(endpoint, &event.kv.value, event.revision())?;
-            let now = matches(&object);
-            let before = prev.as_ref().is_some_and(matches);
-            Ok(match (before, now) {
-                (_, true) if prev.is_none() || !before => Some(("ADDED", object)),
-                (true, true) => Some(("MODIFIED", object)),
-                (true, false) => Some(("DELETED", object)),
-                _ => None,
-            })
-        }
-    }
 }
 
 #[cfg(test)]
