@@ -30,7 +30,12 @@ pub async fn list(
     let wanted = options.wanted()?;
     let filter = filter(endpoint.served, query)?;
     let tables = as_table(headers, query)?;
-    let exact = options.matching == EXACT;
+    // As upstream: a paged list from a given revision without a match is
+    // an exact read (the legacy meaning of resourceVersion with limit).
+    let exact = options.matching == EXACT
+        || (options.matching.is_empty()
+            && options.limit.is_some_and(|l| l > 0)
+            && matches!(wanted, Wanted::At(_)));
     if options.continue_token.is_empty()
         && !exact
         && let Some(page) = cached(store, endpoint, namespace, &options, wanted, &filter).await?
