@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use tokio::sync::{mpsc, watch};
 
+use super::list::Retained;
 use super::object::{CachedEvent, CachedObject};
 use super::{Progress, Settings};
 use crate::storage::{Event, EventKind, KeyValue, Revision};
@@ -19,6 +20,7 @@ pub struct ResourceCache {
     /// Where the storage watch has got to, over all resources.
     progress: watch::Receiver<Progress>,
     phase: watch::Sender<Phase>,
+    retained: Retained,
 }
 
 /// Whether a cache can serve.
@@ -94,12 +96,18 @@ impl ResourceCache {
             state: RwLock::new(State::default()),
             progress,
             phase: watch::Sender::new(Phase::Filling),
+            retained: Retained::default(),
         }
     }
 
     /// The key prefix it caches (`/registry/pods/`).
     pub fn prefix(&self) -> &str {
         &self.prefix
+    }
+
+    /// Snapshots kept for the continue pages of paged lists.
+    pub fn retained(&self) -> &Retained {
+        &self.retained
     }
 
     /// Waits until the first read is done; `false` if the cache ended.

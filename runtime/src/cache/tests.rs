@@ -112,6 +112,31 @@ async fn lists_come_from_the_cache_with_pages_at_one_revision() {
 }
 
 #[tokio::test]
+async fn continue_pages_come_from_the_first_page_snapshot() {
+    let (storage, caches) = setup(Settings::default());
+    let cache = caches.resource(configmaps().stored).await.unwrap();
+    for name in ["a", "b", "c"] {
+        put(&storage, &caches, name, json!({})).await;
+    }
+    let first = list::page(&cache, configmaps(), None, None, Some(2)).unwrap();
+    put(&storage, &caches, "b2", json!({})).await;
+    let token = first.continue_token.clone().unwrap();
+    let rest = list::continued(&cache, configmaps(), None, None, Some(2), &token)
+        .unwrap()
+        .expect("the snapshot is kept");
+    let names: Vec<&str> = rest.items.iter().map(|o| o.key.as_str()).collect();
+    assert_eq!(names, ["/registry/configmaps/ns/c"]);
+    assert_eq!(rest.revision, first.revision);
+    assert!(rest.continue_token.is_none());
+    // The last page let the snapshot go: storage answers from now on.
+    assert!(
+        list::continued(&cache, configmaps(), None, None, Some(2), &token)
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
 async fn watches_resume_inside_the_window_and_expire_before_it() {
     let (storage, caches) = setup(Settings {
         window: 3,

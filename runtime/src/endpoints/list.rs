@@ -1,6 +1,7 @@
 //! `GET` of a collection: from the watch cache when the requested state
-//! allows it, from storage otherwise (continued pages, `Exact` reads, a
-//! cache that does not catch up in time).
+//! allows it, from storage otherwise (`Exact` reads, continued pages whose
+//! snapshot the cache no longer keeps, a cache that does not catch up in
+//! time).
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -36,8 +37,7 @@ pub async fn list(
         || (options.matching.is_empty()
             && options.limit.is_some_and(|l| l > 0)
             && matches!(wanted, Wanted::At(_)));
-    if options.continue_token.is_empty()
-        && !exact
+    if !exact
         && let Some(page) = cached(store, endpoint, namespace, &options, wanted, &filter).await?
     {
         return match tables {
@@ -93,8 +93,10 @@ pub async fn list(
     }
 }
 
-/// The first page from the cache once it holds the wanted state; `None`
-/// when a consistent read finds it lagging (storage answers instead).
+/// The page from the cache: the first once the cache holds the wanted
+/// state, a continued one from its kept snapshot. `None` when a consistent
+/// read finds the cache lagging or the snapshot is gone (storage answers
+/// instead).
 async fn cached(
     store: &Store,
     endpoint: Endpoint,
@@ -108,6 +110,17 @@ async fn cached(
         .resource(endpoint.stored)
         .await
         .map_err(storage_error)?;
+    if !options.continue_token.is_empty() {
+        let token = &options.continue_token;
+        return list::continued(
+            &cache,
+            endpoint,
+            namespace,
+            filter.as_ref(),
+            options.limit,
+            token,
+        );
+    }
     match wanted {
         Wanted::Any => {}
         Wanted::Latest => {

@@ -728,7 +728,7 @@ pub(crate) fn encode_continue(next_key: &str, prefix: &str, revision: Revision) 
     URL_SAFE_NO_PAD.encode(token.to_string())
 }
 
-fn decode_continue(token: &str, prefix: &str) -> Result<(String, Revision), ApiError> {
+pub(crate) fn decode_continue(token: &str, prefix: &str) -> Result<(String, Revision), ApiError> {
     let invalid = || ApiError::bad_request(format!("continue key is not valid: {token}"));
     let bytes = URL_SAFE_NO_PAD
         .decode(token.trim_end_matches('='))
