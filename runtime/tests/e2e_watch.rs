@@ -49,7 +49,8 @@ async fn get_raw(client: &kube::Client, path: &str) -> Result<String, kube::Erro
 
 #[test]
 fn kubectl_get_watch_sees_a_create_from_another_kubectl() {
-    let server = TestServer::start(&["--storage=memory"]);
+    // The default, embedded store.
+    let server = TestServer::start(&[]);
     server.kubectl_ok(&["create", "configmap", "before", "--from-literal=a=b"]);
     let mut watch = Command::new("kubectl")
         .env("KUBECONFIG", &server.kubeconfig)
