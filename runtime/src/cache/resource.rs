@@ -294,9 +294,11 @@ fn apply(state: &mut State, settings: &Settings, event: Event) {
     let cached = Arc::new(cached);
     state.revision = revision;
     state.window.push_back(cached.clone());
-    while state.window.len() > settings.window {
-        if let Some(oldest) = state.window.pop_front() {
-            state.window_start = oldest.revision;
+    while state.window.len() > settings.window.max(1) {
+        state.window.pop_front();
+        // As upstream: a watch may start just before the oldest event kept.
+        if let Some(oldest) = state.window.front() {
+            state.window_start = Revision(oldest.revision.0 - 1);
         }
     }
     state

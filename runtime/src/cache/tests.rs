@@ -145,10 +145,19 @@ async fn watches_resume_inside_the_window_and_expire_before_it() {
     let cache = caches.resource(configmaps().stored).await.unwrap();
     let mut revisions = Vec::new();
     for name in ["a", "b", "c", "d", "e"] {
+        if name == "c" {
+            // Another resource's write: c's revision is not b's plus one.
+            storage
+                .create("/registry/secrets/ns/s", Bytes::from("{}"))
+                .await
+                .unwrap();
+        }
         revisions.push(put(&storage, &caches, name, json!({})).await);
     }
-    // The window holds c, d and e: watches may resume after b.
-    let resumed = cache.subscribe(Start::After(revisions[1])).unwrap();
+    // The window holds c, d and e: watches may resume from just before c.
+    let resumed = cache
+        .subscribe(Start::After(Revision(revisions[2].0 - 1)))
+        .unwrap();
     let replayed: Vec<&str> = resumed
         .replay
         .iter()
@@ -162,14 +171,14 @@ async fn watches_resume_inside_the_window_and_expire_before_it() {
             "/registry/configmaps/ns/e"
         ]
     );
-    let Err(expired) = cache.subscribe(Start::After(revisions[0])) else {
+    let Err(expired) = cache.subscribe(Start::After(revisions[1])) else {
         panic!("a watch from before the window must expire");
     };
     assert_eq!(
         expired,
         Expired {
-            requested: revisions[0],
-            oldest: revisions[1]
+            requested: revisions[1],
+            oldest: Revision(revisions[2].0 - 1)
         }
     );
 }
