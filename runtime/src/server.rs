@@ -10,6 +10,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::response::IntoResponse;
 use axum::routing::{any, get};
+use generated::support::meta::Verb;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::pem::PemObject;
@@ -18,6 +19,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use crate::cache::Settings as CacheSettings;
 use crate::config::Config;
 use crate::endpoints::discovery::{self, DiscoveryState};
 use crate::endpoints::health::{self, Health};
@@ -65,10 +67,20 @@ impl Server {
 
         let acceptor = TlsAcceptor::from(Arc::new(tls_config(config, &pki)?));
         let health = Arc::new(Health::new(storage.clone()));
+        let cache_settings = CacheSettings {
+            window: config.default_watch_cache_size as usize,
+            ..CacheSettings::default()
+        };
         let rest = Arc::new(RestState {
             registry: Registry::new(&served),
-            store: Store::new(storage.clone()),
+            store: Store::with_cache_settings(storage.clone(), cache_settings),
         });
+        let watchable = rest.registry.endpoints().map(|e| e.stored);
+        rest.store
+            .caches()
+            .start(watchable.filter(|r| r.supports(Verb::Watch)))
+            .await
+            .context("starting the watch cache")?;
         crate::bootstrap::ensure_namespaces(&rest).await?;
         let security = Arc::new(Security {
             authenticators: Authenticators(vec![Box::new(ClientCertificates)]),

@@ -151,22 +151,23 @@ async fn bookmarks_carry_only_a_resource_version() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_too_old_resource_version_ends_the_watch_with_410() {
-    let server = TestServer::start(&["--storage=memory"]);
+    // A window of two events per resource.
+    let server = TestServer::start(&["--storage=memory", "--default-watch-cache-size=2"]);
     let client = client(&server).await;
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
-    // Written before anything read ConfigMaps, so the cache's window
-    // starts after it.
-    let old = create(&api, "one").await;
-    let current = api
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .metadata
-        .resource_version
-        .unwrap();
-    let old: u64 = old.parse().unwrap();
+    let mut revisions = Vec::new();
+    for name in ["one", "two", "three"] {
+        revisions.push(create(&api, name).await.parse::<u64>().unwrap());
+    }
+    // A consistent list: the cache has caught up with the writes.
+    assert_eq!(
+        api.list(&ListParams::default()).await.unwrap().items.len(),
+        3
+    );
+    // The window holds two and three: a watch may start just before two.
+    let oldest = revisions[1] - 1;
     let mut events = api
-        .watch(&WatchParams::default(), &(old - 1).to_string())
+        .watch(&WatchParams::default(), &(revisions[0] - 1).to_string())
         .await
         .expect("the watch is accepted")
         .boxed();
@@ -178,19 +179,23 @@ async fn a_too_old_resource_version_ends_the_watch_with_410() {
     assert_eq!(error.reason, "Expired");
     assert_eq!(
         error.message,
-        format!("too old resource version: {} ({current})", old - 1)
+        format!("too old resource version: {} ({oldest})", revisions[0] - 1)
     );
     assert!(events.try_next().await.unwrap().is_none(), "the watch ends");
 
-    // From the list's resourceVersion it resumes.
+    // From the window's start it replays what followed.
     let mut events = api
-        .watch(&WatchParams::default().timeout(5), &current)
+        .watch(&WatchParams::default().timeout(5), &oldest.to_string())
         .await
         .unwrap()
         .boxed();
-    create(&api, "two").await;
-    let event = events.try_next().await.unwrap().expect("an event");
-    assert!(matches!(event, WatchEvent::Added(c) if c.metadata.name.as_deref() == Some("two")));
+    for name in ["two", "three"] {
+        let event = events.try_next().await.unwrap().expect("an event");
+        assert!(
+            matches!(&event, WatchEvent::Added(c) if c.metadata.name.as_deref() == Some(name)),
+            "{event:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -200,6 +205,12 @@ async fn streaming_lists_send_initial_events_then_a_marked_bookmark() {
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
     create(&api, "one").await;
     create(&api, "two").await;
+    // kube-rs streams from resourceVersion "0" (any state the cache has);
+    // a consistent list first makes sure the cache has caught up.
+    assert_eq!(
+        api.list(&ListParams::default()).await.unwrap().items.len(),
+        2
+    );
 
     let config = watcher::Config::default().streaming_lists();
     let mut events = watcher(api.clone(), config).boxed();

@@ -3,15 +3,15 @@
 //! decode of every object per request.
 //!
 //! One storage watch over every key ([`dispatch`]) keeps a
-//! [`ResourceCache`] per resource current. A resource's cache is made on
-//! its first list or watch (so resources nobody reads cost nothing): it is
-//! registered first, so that the storage watch starts keeping its events,
-//! then filled from a storage range. It holds the current objects, decoded
-//! once and shared, and a bounded window of recent events for watchers that
-//! resume from an older resourceVersion. When the storage watch ends with
-//! an error (etcd lost, history compacted) every cache is dropped and its
-//! watchers' streams end, so that clients watch again or re-list; the next
-//! read builds a fresh cache.
+//! [`ResourceCache`] per resource current. The server makes one for every
+//! watchable resource when it starts ([`Caches::start`]): each is
+//! registered first, so that the storage watch keeps its events from then
+//! on, then filled from a storage range in the background. It holds the
+//! current objects, decoded once and shared, and a bounded window of recent
+//! events for watchers that resume from an older resourceVersion. When the
+//! storage watch ends with an error (etcd lost, history compacted) every
+//! cache is dropped and its watchers' streams end, so that clients watch
+//! again or re-list; the next read of a resource builds a fresh cache.
 //!
 //! Start with [`Caches::resource`]; [`watcher`] turns a subscription into
 //! the event lines of an HTTP watch, [`list`] serves lists.
@@ -96,8 +96,37 @@ impl Caches {
         }
     }
 
+    /// Starts the storage watch and a cache for each of `resources` (by
+    /// storage descriptor), so that their windows reach back to the
+    /// server's start; they fill from storage in the background, and reads
+    /// wait until they are ready.
+    pub async fn start<'a>(
+        &self,
+        resources: impl IntoIterator<Item = &'a ResourceDescriptor>,
+    ) -> Result<(), StorageError> {
+        let mut unfilled = Vec::new();
+        for resource in resources {
+            let (cache, fill) = self
+                .find_or_register(&keys::list_prefix(resource, None))
+                .await?;
+            if fill {
+                unfilled.push(cache);
+            }
+        }
+        let caches = self.clone();
+        tokio::spawn(async move {
+            for cache in unfilled {
+                if let Err(error) = caches.fill(&cache).await {
+                    tracing::warn!(prefix = cache.prefix(), %error, "filling a watch cache");
+                }
+            }
+        });
+        Ok(())
+    }
+
     /// The ready cache of a resource (by its storage descriptor), made and
-    /// filled from storage on first use.
+    /// filled from storage if no cache has it (yet, or since the storage
+    /// watch restarted).
     pub async fn resource(
         &self,
         stored: &ResourceDescriptor,
@@ -106,26 +135,35 @@ impl Caches {
         loop {
             let (cache, fill) = self.find_or_register(&prefix).await?;
             if fill {
-                let read = self
-                    .shared
-                    .storage
-                    .range(RangeRequest {
-                        prefix: prefix.clone(),
-                        ..RangeRequest::default()
-                    })
-                    .await;
-                match read {
-                    Ok(page) => cache.fill(page.kvs, page.revision),
-                    Err(error) => {
-                        self.forget(&cache);
-                        return Err(error);
-                    }
-                }
+                self.fill(&cache).await?;
             }
             if cache.ready().await {
                 return Ok(cache);
             }
-            // It ended while filling (the storage watch restarted): retry.
+            // It ended (the storage watch restarted, its fill failed): retry
+            // with a new one.
+        }
+    }
+
+    /// Fills a newly registered cache from storage; on failure it ends.
+    async fn fill(&self, cache: &Arc<ResourceCache>) -> Result<(), StorageError> {
+        let read = self
+            .shared
+            .storage
+            .range(RangeRequest {
+                prefix: cache.prefix().to_owned(),
+                ..RangeRequest::default()
+            })
+            .await;
+        match read {
+            Ok(page) => {
+                cache.fill(page.kvs, page.revision);
+                Ok(())
+            }
+            Err(error) => {
+                self.forget(cache);
+                Err(error)
+            }
         }
     }
 
@@ -156,7 +194,7 @@ impl Caches {
         &self,
         prefix: &str,
     ) -> Result<(Arc<ResourceCache>, bool), StorageError> {
-        self.start();
+        self.start_watch();
         if let Some(cache) = self.read_caches().get(prefix) {
             return Ok((cache.clone(), false));
         }
@@ -198,7 +236,7 @@ impl Caches {
     }
 
     /// Starts the storage watch once.
-    fn start(&self) {
+    fn start_watch(&self) {
         if !self.shared.started.swap(true, Ordering::SeqCst) {
             tokio::spawn(dispatch::run(
                 Arc::downgrade(&self.shared),

@@ -66,7 +66,8 @@ pub async fn watch(
         .send_initial_events
         .unwrap_or(matches!(wanted, Wanted::Latest | Wanted::Any));
     let start = match (options.send_initial_events, wanted) {
-        (Some(true), Wanted::Latest) => {
+        // "" is the latest state: the cache catches up with storage first.
+        (_, Wanted::Latest) => {
             let current = caches
                 .storage()
                 .current_revision()
@@ -79,7 +80,7 @@ pub async fn watch(
             wait_for(caches, revision).await?;
             Start::Now
         }
-        (_, Wanted::Latest | Wanted::Any) => Start::Now,
+        (_, Wanted::Any) => Start::Now,
         (_, Wanted::At(revision)) => {
             wait_for(caches, revision).await?;
             Start::After(revision)

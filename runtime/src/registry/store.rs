@@ -66,7 +66,12 @@ pub enum WriteTarget {
 impl Store {
     /// A store over `storage`.
     pub fn new(storage: Arc<dyn Storage>) -> Store {
-        let caches = Caches::new(storage.clone(), CacheSettings::default());
+        Store::with_cache_settings(storage, CacheSettings::default())
+    }
+
+    /// A store over `storage` whose watch cache has these sizes.
+    pub fn with_cache_settings(storage: Arc<dyn Storage>, settings: CacheSettings) -> Store {
+        let caches = Caches::new(storage.clone(), settings);
         Store { storage, caches }
     }
 
