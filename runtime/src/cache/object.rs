@@ -7,10 +7,11 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use chrono::Utc;
 use serde::ser::{Serialize, SerializeMap, Serializer};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::printers::{IncludeObject, TableListMeta, strip_headers, table};
 use crate::registry::Endpoint;
+use crate::registry::object::set_meta;
 use crate::registry::store::from_storage;
 use crate::status::ApiError;
 use crate::storage::Revision;
@@ -21,8 +22,8 @@ pub struct CachedObject {
     pub key: String,
     /// Its `metadata.resourceVersion`.
     pub revision: Revision,
-    /// The object in its storage version, shared with the deletion event
-    /// that may later repeat it.
+    /// The object as stored, with its resourceVersion; also what requests
+    /// for the storage version get, without a copy.
     stored: Arc<Value>,
     /// The object in each served version it was asked for.
     served: Memo<usize, Arc<Value>>,
@@ -51,14 +52,22 @@ impl CachedObject {
     /// An object decoded from its stored bytes.
     pub fn decode(key: String, bytes: &[u8], revision: Revision) -> Result<CachedObject, String> {
         let stored: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
-        Ok(CachedObject::new(key, Arc::new(stored), revision))
+        if !stored.is_object() {
+            return Err("a stored object is not a JSON object".into());
+        }
+        Ok(CachedObject::new(key, stored, revision))
     }
 
-    fn new(key: String, stored: Arc<Value>, revision: Revision) -> CachedObject {
+    fn new(key: String, mut stored: Value, revision: Revision) -> CachedObject {
+        set_meta(
+            &mut stored,
+            "resourceVersion",
+            Some(json!(revision.to_string())),
+        );
         CachedObject {
             key,
             revision,
-            stored,
+            stored: Arc::new(stored),
             served: Memo::default(),
             encoded: Memo::default(),
         }
@@ -66,11 +75,15 @@ impl CachedObject {
 
     /// The same object as of a later revision (what a deletion reports).
     pub fn at(&self, revision: Revision) -> CachedObject {
-        CachedObject::new(self.key.clone(), self.stored.clone(), revision)
+        CachedObject::new(self.key.clone(), (*self.stored).clone(), revision)
     }
 
     /// The object in the version `endpoint` serves, with its resourceVersion.
     pub fn served(&self, endpoint: Endpoint) -> Result<Arc<Value>, ApiError> {
+        let stored_version = self.stored.get("apiVersion").and_then(Value::as_str);
+        if stored_version.is_some_and(|v| names_version(v, endpoint)) {
+            return Ok(self.stored.clone());
+        }
         self.served.get_or_try(version_id(endpoint), || {
             from_storage(endpoint, (*self.stored).clone(), Some(self.revision)).map(Arc::new)
         })
@@ -123,6 +136,16 @@ pub struct CachedEvent {
     pub object: Arc<CachedObject>,
     /// The object before the change; `None` when the change created it.
     pub prev: Option<Arc<CachedObject>>,
+}
+
+/// Whether an `apiVersion` is the one `endpoint` serves (without building
+/// the string: this is asked for every event a watcher filters).
+fn names_version(api_version: &str, endpoint: Endpoint) -> bool {
+    let served = endpoint.served;
+    match api_version.split_once('/') {
+        Some((group, version)) => group == served.group && version == served.version,
+        None => served.group.is_empty() && api_version == served.version,
+    }
 }
 
 /// Served versions are told apart by their descriptor, a static.
@@ -186,7 +209,6 @@ impl<K: PartialEq, V: Clone> Memo<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn list_items_leave_type_meta_out() {
