@@ -79,6 +79,11 @@ pub struct Config {
     #[arg(long)]
     pub advertise_address: Option<IpAddr>,
 
+    /// Recent events each resource's watch cache keeps for watches that
+    /// resume from an older resourceVersion (older ones get 410 Gone).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub default_watch_cache_size: u32,
+
     /// Log verbosity: 0 warnings, 1-2 info, 3-4 debug, 5+ trace.
     #[arg(long = "v", short = 'v', default_value_t = 1)]
     pub verbosity: u8,

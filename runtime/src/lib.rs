@@ -6,6 +6,7 @@
 //! to find the API.
 
 pub mod bootstrap;
+pub mod cache;
 pub mod codec;
 pub mod config;
 pub mod conversion;

@@ -10,6 +10,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::response::IntoResponse;
 use axum::routing::{any, get};
+use generated::support::meta::Verb;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::pem::PemObject;
@@ -19,6 +20,7 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use crate::bootstrap::ApiServerAddress;
+use crate::cache::Settings as CacheSettings;
 use crate::config::Config;
 use crate::endpoints::discovery::{self, DiscoveryState};
 use crate::endpoints::health::{self, Health};
@@ -76,10 +78,24 @@ impl Server {
             .repair()
             .await
             .map_err(|e| anyhow::anyhow!("repairing service allocations: {}", e.message))?;
+        let cache_settings = CacheSettings {
+            window: config.default_watch_cache_size as usize,
+            ..CacheSettings::default()
+        };
         let rest = Arc::new(RestState {
             registry: Registry::new(&served),
-            store: Store::new(storage.clone()).with_hook("", "services", Arc::new(allocator)),
+            store: Store::with_cache_settings(storage.clone(), cache_settings).with_hook(
+                "",
+                "services",
+                Arc::new(allocator),
+            ),
         });
+        let watchable = rest.registry.endpoints().map(|e| e.stored);
+        rest.store
+            .caches()
+            .start(watchable.filter(|r| r.supports(Verb::Watch)))
+            .await
+            .context("starting the watch cache")?;
         crate::bootstrap::ensure_namespaces(&rest).await?;
         let address = ApiServerAddress::choose(config.advertise_address, config.bind_address, port);
         crate::bootstrap::ensure_kubernetes_service(

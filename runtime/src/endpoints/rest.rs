@@ -18,7 +18,7 @@ use super::apply::{self, ApplyTarget};
 use super::media::{
     as_table, content_type, decode_strictly, json_response, ok, table_response, with_warnings,
 };
-use super::{negotiate, reviews, subresources, watch};
+use super::{list, negotiate, reviews, subresources, watch};
 use crate::field_validation::FieldValidation;
 use crate::fieldmanager::{self, manager_for_write};
 use crate::patch::{Patch, PatchType};
@@ -156,34 +156,12 @@ async fn serve(
             }
         }
         Verb::List => {
-            let options = ListOptions {
-                limit: query_param(query, "limit").and_then(|l| l.parse().ok()),
-                continue_token: query_param(query, "continue"),
-                filter: filter(served, query)?,
-            };
             let namespace = (!namespace.is_empty()).then_some(namespace);
-            let list = store.list(endpoint, namespace, &options).await?;
-            match as_table(headers, query)? {
-                Some(include) => {
-                    let items = list["items"]
-                        .as_array()
-                        .map(Vec::as_slice)
-                        .unwrap_or_default();
-                    let meta = TableListMeta::of_list(&list);
-                    Ok(table_response(&table(
-                        served,
-                        items,
-                        meta,
-                        include,
-                        Utc::now(),
-                    )))
-                }
-                None => ok(list),
-            }
+            list::list(store, endpoint, namespace, query, headers).await
         }
         Verb::Watch => {
             let tables = as_table(headers, query)?;
-            watch::watch(store, endpoint, namespace, query, tables).await
+            watch::watch(store, endpoint, namespace, name, query, tables).await
         }
         Verb::Create => {
             let validation = FieldValidation::from_query(query, "CreateOptions")?;

@@ -1,163 +1,136 @@
-//! Watches over HTTP: newline-delimited `WatchEvent`s, optionally as
-//! one-row Tables, until the client's `timeoutSeconds`.
+//! Watches over HTTP, served from the watch cache: newline-delimited
+//! `WatchEvent`s (optionally one-row Tables), from the requested
+//! resourceVersion, until the client's `timeoutSeconds`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use futures::StreamExt;
-use generated::support::meta::ResourceDescriptor;
-use serde_json::{Value, json};
+use futures::stream::BoxStream;
+use serde_json::Value;
 
+use super::list::wait_for;
+use super::read_options::{ReadOptions, Wanted};
 use super::rest::filter;
+use crate::cache::watcher::{self, WatchOptions, error_line};
+use crate::cache::{Expired, Start};
 use crate::pipeline::request_info::query_param;
-use crate::printers::{IncludeObject, TableListMeta, strip_headers, table};
-use crate::registry::store::{ListOptions, Store, storage_error, watch_event};
+use crate::printers::IncludeObject;
+use crate::registry::object::meta_str;
+use crate::registry::store::{Filter, Store, storage_error};
 use crate::registry::{Endpoint, keys};
 use crate::status::ApiError;
-use crate::storage::{Revision, StorageError};
+use crate::storage::StorageError;
 
 /// Upstream's default and maximum watch duration are minutes; a client's
 /// `timeoutSeconds` shortens it.
 const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
-/// A watch: for no resourceVersion or "0", the current objects as ADDED
-/// events first; then every change after that revision, one JSON event per
-/// line, until `timeoutSeconds`. With `tables`, each event carries a
-/// one-row Table, only the first with column definitions (as upstream).
+/// How often a watcher that asked for bookmarks gets one (as upstream).
+const BOOKMARK_INTERVAL: Duration = Duration::from_secs(60);
+
+/// A watch of the resource's objects in `namespace` (all for ""), or of
+/// the one called `name` (the deprecated `/watch/.../<name>` form).
+/// `resourceVersion` "" or "0" sends the current objects as ADDED events
+/// first; a revision resumes after it, or ends at once with a 410 ERROR
+/// event when the cache's window no longer reaches back that far.
+/// `sendInitialEvents=true` sends the objects, then a BOOKMARK marking
+/// their end.
 pub async fn watch(
     store: &Store,
     endpoint: Endpoint,
     namespace: &str,
+    name: &str,
     query: Option<&str>,
     tables: Option<IncludeObject>,
 ) -> Result<Response, ApiError> {
-    let filter = filter(endpoint.served, query)?;
+    let options = ReadOptions::from_query(query);
+    options.validate_watch()?;
+    let wanted = options.wanted()?;
+    let filter = with_name(filter(endpoint.served, query)?, name);
     let timeout = query_param(query, "timeoutSeconds")
         .and_then(|t| t.parse::<u64>().ok())
         .map(Duration::from_secs)
         .unwrap_or(DEFAULT_WATCH_TIMEOUT);
-    let namespace = (!namespace.is_empty()).then_some(namespace);
-    let requested = query_param(query, "resourceVersion").unwrap_or_default();
-    let encoder = Arc::new(EventEncoder {
-        resource: endpoint.served,
-        tables,
-        headers_sent: AtomicBool::new(false),
-    });
-    let (initial, after) = match requested.as_str() {
-        "" | "0" => {
-            let listing = store
-                .list(
-                    endpoint,
-                    namespace,
-                    &ListOptions {
-                        filter: filter.clone(),
-                        ..ListOptions::default()
-                    },
-                )
-                .await?;
-            let revision = listing
-                .pointer("/metadata/resourceVersion")
-                .and_then(Value::as_str)
-                .and_then(|r| r.parse().ok())
-                .unwrap_or(0);
-            let served = endpoint.served;
-            let items: Vec<Bytes> = listing["items"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-                .iter()
-                .map(|item| {
-                    let mut object = item.clone();
-                    object["apiVersion"] = json!(crate::registry::object::api_version(
-                        served.group,
-                        served.version
-                    ));
-                    object["kind"] = json!(served.kind);
-                    encoder.event("ADDED", object)
-                })
-                .collect();
-            (items, Revision(revision))
+
+    let caches = store.caches();
+    let cache = caches
+        .resource(endpoint.stored)
+        .await
+        .map_err(storage_error)?;
+    let initial_events = options
+        .send_initial_events
+        .unwrap_or(matches!(wanted, Wanted::Latest | Wanted::Any));
+    let start = match (options.send_initial_events, wanted) {
+        // "" is the latest state: the cache catches up with storage first.
+        (_, Wanted::Latest) => {
+            let current = caches
+                .storage()
+                .current_revision()
+                .await
+                .map_err(storage_error)?;
+            wait_for(caches, current).await?;
+            Start::Now
         }
-        text => {
-            let revision = text
-                .parse::<u64>()
-                .map_err(|_| ApiError::bad_request(format!("invalid resource version: {text}")))?;
-            (Vec::new(), Revision(revision))
+        (Some(true), Wanted::At(revision)) => {
+            wait_for(caches, revision).await?;
+            Start::Now
+        }
+        (_, Wanted::Any) => Start::Now,
+        (_, Wanted::At(revision)) => {
+            wait_for(caches, revision).await?;
+            Start::After(revision)
         }
     };
-    let prefix = keys::list_prefix(endpoint.stored, namespace);
-    let events = match store.storage().watch(&prefix, after).await {
-        Ok(events) => events,
-        Err(error @ StorageError::Compacted { .. }) => {
+    let subscription = match cache.subscribe(start) {
+        Ok(subscription) => subscription,
+        Err(Expired { requested, oldest }) => {
             // As upstream: the watch is accepted, then ends with a 410 event.
-            let line = event_line("ERROR", &storage_error(error).to_status());
-            return Ok(stream_response(futures::stream::iter(vec![line]).boxed()));
+            let error = storage_error(StorageError::Compacted {
+                requested,
+                compacted: oldest,
+            });
+            let line = error_line(&error);
+            return Ok(stream_response(futures::stream::iter([line]).boxed()));
         }
-        Err(other) => return Err(storage_error(other)),
     };
-    let live = events.filter_map(move |event| {
-        let filter = filter.clone();
-        let encoder = encoder.clone();
-        async move {
-            match event {
-                Ok(event) => match watch_event(endpoint, &event, filter.as_deref()) {
-                    Ok(Some((kind, object))) => Some(encoder.event(kind, object)),
-                    Ok(None) => None,
-                    Err(error) => Some(event_line("ERROR", &error.to_status())),
-                },
-                Err(error) => Some(event_line("ERROR", &storage_error(error).to_status())),
-            }
-        }
-    });
-    let stream = futures::stream::iter(initial).chain(live);
-    let stream = tokio_stream_timeout(stream, timeout);
-    Ok(stream_response(stream))
+    let events = watcher::stream(
+        cache,
+        subscription,
+        WatchOptions {
+            endpoint,
+            prefix: keys::list_prefix(
+                endpoint.stored,
+                (!namespace.is_empty()).then_some(namespace),
+            ),
+            filter,
+            tables,
+            initial_events,
+            bookmarks: options.allow_bookmarks,
+            initial_events_end: options.send_initial_events == Some(true),
+            timeout,
+            bookmark_interval: BOOKMARK_INTERVAL,
+        },
+    );
+    Ok(stream_response(events))
 }
 
-/// Writes the events of one watch: objects as they are, or as one-row
-/// Tables whose column definitions only the first event carries.
-struct EventEncoder {
-    resource: &'static ResourceDescriptor,
-    tables: Option<IncludeObject>,
-    headers_sent: AtomicBool,
-}
-
-impl EventEncoder {
-    fn event(&self, kind: &str, object: Value) -> Bytes {
-        let Some(include) = self.tables else {
-            return event_line(kind, &object);
-        };
-        let meta = TableListMeta::of_object(&object);
-        let mut rendered = table(self.resource, &[object], meta, include, Utc::now());
-        if self.headers_sent.swap(true, Ordering::SeqCst) {
-            strip_headers(&mut rendered);
-        }
-        event_line(kind, &rendered)
+/// Narrows the filter to one object name, if one is given.
+fn with_name(filter: Option<Filter>, name: &str) -> Option<Filter> {
+    if name.is_empty() {
+        return filter;
     }
+    let name = name.to_owned();
+    Some(Arc::new(move |object: &Value| {
+        meta_str(object, "name") == name && filter.as_ref().is_none_or(|f| f(object))
+    }))
 }
 
-/// Ends the stream after `timeout`.
-fn tokio_stream_timeout(
-    stream: impl futures::Stream<Item = Bytes> + Send + 'static,
-    timeout: Duration,
-) -> futures::stream::BoxStream<'static, Bytes> {
-    let deadline = tokio::time::sleep(timeout);
-    stream.take_until(deadline).boxed()
-}
-
-pub fn event_line(kind: &str, object: &Value) -> Bytes {
-    let mut line = json!({"type": kind, "object": object}).to_string();
-    line.push('\n');
-    Bytes::from(line)
-}
-
-fn stream_response(stream: futures::stream::BoxStream<'static, Bytes>) -> Response {
+fn stream_response(stream: BoxStream<'static, Bytes>) -> Response {
     let body = Body::from_stream(stream.map(Ok::<Bytes, Infallible>));
     let mut response = body.into_response();
     response.headers_mut().insert(

@@ -61,6 +61,11 @@ impl Registry {
         self.endpoints.get(&(group, version, plural)).copied()
     }
 
+    /// Every served endpoint.
+    pub fn endpoints(&self) -> impl Iterator<Item = Endpoint> + '_ {
+        self.endpoints.values().copied()
+    }
+
     /// The core v1 namespaces endpoint, which every namespaced write consults.
     pub fn namespaces(&self) -> Option<Endpoint> {
         self.get("", "v1", "namespaces")

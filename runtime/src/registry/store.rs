@@ -22,6 +22,7 @@ use super::keys;
 use super::metadata;
 use super::object::{api_version, meta_str, set_meta, validate_name};
 use super::strategy;
+use crate::cache::{Caches, Settings as CacheSettings};
 use crate::conversion;
 use crate::fieldmanager::{self, Ownership};
 use crate::status::ApiError;
@@ -36,6 +37,9 @@ pub struct ListOptions {
     pub limit: Option<usize>,
     pub continue_token: Option<String>,
     pub filter: Option<Filter>,
+    /// Read as of this revision (`resourceVersionMatch=Exact`) instead of
+    /// the latest.
+    pub revision: Option<Revision>,
 }
 
 /// Preconditions of a delete (`DeleteOptions.preconditions`).
@@ -78,6 +82,7 @@ pub struct DeleteOptions {
 pub struct Store {
     storage: Arc<dyn Storage>,
     hooks: Vec<(&'static str, &'static str, Arc<dyn WriteHook>)>,
+    caches: Caches,
 }
 
 /// A subresource a write goes through.
@@ -108,12 +113,23 @@ impl WriteTarget {
 impl Store {
     /// A store over `storage`.
     pub fn new(storage: Arc<dyn Storage>) -> Store {
+        Store::with_cache_settings(storage, CacheSettings::default())
+    }
+
+    /// A store over `storage` whose watch cache has these sizes.
+    pub fn with_cache_settings(storage: Arc<dyn Storage>, settings: CacheSettings) -> Store {
+        let caches = Caches::new(storage.clone(), settings);
         Store {
             storage,
             hooks: Vec::new(),
+            caches,
         }
     }
 
+    /// The watch cache over the same storage, for watches and lists.
+    pub fn caches(&self) -> &Caches {
+        &self.caches
+    }
     /// This store with `hook` run around writes of the resource `plural`
     /// in `group`.
     pub fn with_hook(
@@ -192,7 +208,8 @@ impl Store {
         }
     }
 
-    /// `GET` a collection: the list object with items in the served version.
+    /// `GET` a collection from storage: the list object with items in the
+    /// served version. Most lists are served from [`Caches`] instead.
     pub async fn list(
         &self,
         endpoint: Endpoint,
@@ -200,7 +217,11 @@ impl Store {
         options: &ListOptions,
     ) -> Result<Value, ApiError> {
         let prefix = keys::list_prefix(endpoint.stored, namespace);
-        let (mut start, mut revision) = (None, None);
+        let (mut start, mut revision) = (None, options.revision);
+        let continuing = options
+            .continue_token
+            .as_deref()
+            .is_some_and(|t| !t.is_empty());
         if let Some(token) = options.continue_token.as_deref().filter(|t| !t.is_empty()) {
             let (key, rev) = decode_continue(token, &prefix)?;
             start = Some(key);
@@ -222,7 +243,9 @@ impl Store {
                 })
                 .await
                 .map_err(|e| match e {
-                    StorageError::Compacted { .. } => ApiError::expired(EXPIRED_CONTINUE),
+                    StorageError::Compacted { .. } if continuing => {
+                        ApiError::expired(EXPIRED_CONTINUE)
+                    }
                     other => storage_error(other),
                 })?;
             read_at = page.revision;
@@ -795,7 +818,9 @@ fn decode(endpoint: Endpoint, bytes: &[u8], revision: Revision) -> Result<Value,
     from_storage(endpoint, stored, Some(revision))
 }
 
-fn from_storage(
+/// A stored object (storage version) in the served version, with its
+/// resourceVersion.
+pub(crate) fn from_storage(
     endpoint: Endpoint,
     stored: Value,
     revision: Option<Revision>,
@@ -905,13 +930,13 @@ fn floor_char_boundary(text: &str, mut index: usize) -> usize {
 
 /// Continue tokens as upstream writes them: base64url of
 /// `{"v":"meta.k8s.io/v1","rv":<revision>,"start":"<key after the prefix>"}`.
-fn encode_continue(next_key: &str, prefix: &str, revision: Revision) -> String {
+pub(crate) fn encode_continue(next_key: &str, prefix: &str, revision: Revision) -> String {
     let start = next_key.strip_prefix(prefix).unwrap_or(next_key);
     let token = json!({"v": "meta.k8s.io/v1", "rv": revision.0, "start": start});
     URL_SAFE_NO_PAD.encode(token.to_string())
 }
 
-fn decode_continue(token: &str, prefix: &str) -> Result<(String, Revision), ApiError> {
+pub(crate) fn decode_continue(token: &str, prefix: &str) -> Result<(String, Revision), ApiError> {
     let invalid = || ApiError::bad_request(format!("continue key is not valid: {token}"));
     let bytes = URL_SAFE_NO_PAD
         .decode(token.trim_end_matches('='))
@@ -934,35 +959,6 @@ fn decode_continue(token: &str, prefix: &str) -> Result<(String, Revision), ApiE
         return Err(invalid());
     }
     Ok((format!("{prefix}{start}"), Revision(revision)))
-}
-
-/// Decodes the watch event an HTTP watch sends for a storage event, if the
-/// object passes `filter`; `None` when the event is not for this watcher.
-pub fn watch_event(
-    endpoint: Endpoint,
-    event: &crate::storage::Event,
-    filter: Option<&(dyn Fn(&Value) -> bool + Send + Sync)>,
-) -> Result<Option<(&'static str, Value)>, ApiError> {
-    use crate::storage::EventKind;
-    let matches = |object: &Value| filter.is_none_or(|f| f(object));
-    let prev = match &event.prev {
-        Some(kv) => Some(decode(endpoint, &kv.value, event.revision())?),
-        None => None,
-    };
-    match event.kind {
-        EventKind::Deleted => Ok(prev.filter(|p| matches(p)).map(|p| ("DELETED", p))),
-        EventKind::Put => {
-            let object = decode(endpoint, &event.kv.value, event.revision())?;
-            let now = matches(&object);
-            let before = prev.as_ref().is_some_and(matches);
-            Ok(match (before, now) {
-                (_, true) if prev.is_none() || !before => Some(("ADDED", object)),
-                (true, true) => Some(("MODIFIED", object)),
-                (true, false) => Some(("DELETED", object)),
-                _ => None,
-            })
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,209 @@
+//! Lists served from a resource cache: one page of a snapshot, its items
+//! encoded straight from the cached objects into the response body.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use bytes::{BufMut, Bytes, BytesMut};
+use serde_json::{Value, json};
+
+use super::object::{CachedObject, Form};
+use super::resource::ResourceCache;
+use crate::registry::object::api_version;
+use crate::registry::store::{Filter, decode_continue, encode_continue};
+use crate::registry::{Endpoint, keys};
+use crate::status::ApiError;
+use crate::storage::Revision;
+
+/// One page of a list, as of one revision.
+pub struct Page {
+    pub revision: Revision,
+    /// The objects the selectors took, in key order.
+    pub items: Vec<Arc<CachedObject>>,
+    /// The token for the rest, when the limit cut the list.
+    pub continue_token: Option<String>,
+    /// How many objects come after the page (without selectors only).
+    pub remaining: Option<u64>,
+}
+
+/// The first page (at most `limit` objects, all without one) of the
+/// objects in `namespace` (all for `None`) that `filter` takes. A page cut
+/// short keeps its snapshot for the continue pages.
+pub fn page(
+    cache: &ResourceCache,
+    endpoint: Endpoint,
+    namespace: Option<&str>,
+    filter: Option<&Filter>,
+    limit: Option<usize>,
+) -> Result<Page, ApiError> {
+    let prefix = keys::list_prefix(endpoint.stored, namespace);
+    let snapshot = cache.snapshot(&prefix);
+    let objects: Arc<[Arc<CachedObject>]> = snapshot.objects.into();
+    let page = cut(
+        &objects,
+        0,
+        snapshot.revision,
+        &prefix,
+        endpoint,
+        filter,
+        limit,
+    )?;
+    if page.continue_token.is_some() {
+        cache.retained().keep(prefix, snapshot.revision, objects);
+    }
+    Ok(page)
+}
+
+/// The page a continue token asks for, from the snapshot its first page
+/// kept; `None` when that snapshot is no longer kept.
+pub fn continued(
+    cache: &ResourceCache,
+    endpoint: Endpoint,
+    namespace: Option<&str>,
+    filter: Option<&Filter>,
+    limit: Option<usize>,
+    token: &str,
+) -> Result<Option<Page>, ApiError> {
+    let prefix = keys::list_prefix(endpoint.stored, namespace);
+    let (start, revision) = decode_continue(token, &prefix)?;
+    let Some(objects) = cache.retained().find(&prefix, revision) else {
+        return Ok(None);
+    };
+    let from = objects.partition_point(|o| o.key < start);
+    let page = cut(&objects, from, revision, &prefix, endpoint, filter, limit)?;
+    if page.continue_token.is_none() {
+        cache.retained().forget(&prefix, revision);
+    }
+    Ok(Some(page))
+}
+
+/// The page of `objects` from `from` on.
+fn cut(
+    objects: &[Arc<CachedObject>],
+    from: usize,
+    revision: Revision,
+    prefix: &str,
+    endpoint: Endpoint,
+    filter: Option<&Filter>,
+    limit: Option<usize>,
+) -> Result<Page, ApiError> {
+    let limit = limit.filter(|l| *l > 0).unwrap_or(usize::MAX);
+    let mut items = Vec::new();
+    let mut candidates = objects[from.min(objects.len())..].iter();
+    for object in candidates.by_ref() {
+        if let Some(filter) = filter
+            && !filter(&*object.served(endpoint)?)
+        {
+            continue;
+        }
+        items.push(object.clone());
+        if items.len() == limit {
+            break;
+        }
+    }
+    let rest = candidates.as_slice();
+    let continue_token = rest
+        .first()
+        .map(|next| encode_continue(&next.key, prefix, revision));
+    let remaining = (continue_token.is_some() && filter.is_none()).then_some(rest.len() as u64);
+    Ok(Page {
+        revision,
+        items,
+        continue_token,
+        remaining,
+    })
+}
+
+/// Snapshots of paged lists kept a while for their continue pages (only
+/// pointers to the shared objects), so that a paged list reads one
+/// snapshot from memory, as upstream's cache snapshots allow.
+#[derive(Default)]
+pub struct Retained(Mutex<VecDeque<Kept>>);
+
+struct Kept {
+    prefix: String,
+    revision: Revision,
+    at: Instant,
+    objects: Arc<[Arc<CachedObject>]>,
+}
+
+/// How many snapshots a resource keeps, and for how long.
+const KEPT: usize = 8;
+const KEPT_FOR: Duration = Duration::from_secs(60);
+
+impl Retained {
+    fn keep(&self, prefix: String, revision: Revision, objects: Arc<[Arc<CachedObject>]>) {
+        let mut kept = self.lock();
+        if kept
+            .iter()
+            .any(|k| k.prefix == prefix && k.revision == revision)
+        {
+            return;
+        }
+        kept.push_back(Kept {
+            prefix,
+            revision,
+            at: Instant::now(),
+            objects,
+        });
+        while kept.len() > KEPT {
+            kept.pop_front();
+        }
+    }
+
+    fn find(&self, prefix: &str, revision: Revision) -> Option<Arc<[Arc<CachedObject>]>> {
+        self.lock()
+            .iter()
+            .find(|k| k.prefix == prefix && k.revision == revision)
+            .map(|k| k.objects.clone())
+    }
+
+    fn forget(&self, prefix: &str, revision: Revision) {
+        self.lock()
+            .retain(|k| !(k.prefix == prefix && k.revision == revision));
+    }
+
+    /// The kept snapshots, the expired ones dropped.
+    fn lock(&self) -> MutexGuard<'_, VecDeque<Kept>> {
+        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        kept.retain(|k| k.at.elapsed() < KEPT_FOR);
+        kept
+    }
+}
+
+/// The list object of a page as JSON bytes, each item's encoding reused
+/// from the cache.
+pub fn encode(endpoint: Endpoint, page: &Page) -> Result<Bytes, ApiError> {
+    let served = endpoint.served;
+    let mut body = BytesMut::new();
+    let head = json!({
+        "kind": format!("{}List", served.kind),
+        "apiVersion": api_version(served.group, served.version),
+        "metadata": metadata(page),
+    })
+    .to_string();
+    // The head without its closing brace, then the items.
+    body.put_slice(&head.as_bytes()[..head.len() - 1]);
+    body.put_slice(b",\"items\":[");
+    for (n, item) in page.items.iter().enumerate() {
+        if n > 0 {
+            body.put_u8(b',');
+        }
+        body.put_slice(&item.encoded(endpoint, Form::ListItem, true)?);
+    }
+    body.put_slice(b"]}");
+    Ok(body.freeze())
+}
+
+/// The list's metadata: resourceVersion, continue, remainingItemCount.
+pub fn metadata(page: &Page) -> Value {
+    let mut metadata = json!({"resourceVersion": page.revision.to_string()});
+    if let Some(token) = &page.continue_token {
+        metadata["continue"] = json!(token);
+        if let Some(remaining) = page.remaining {
+            metadata["remainingItemCount"] = json!(remaining);
+        }
+    }
+    metadata
+}
