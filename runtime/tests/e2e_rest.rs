@@ -367,3 +367,40 @@ fn kubectl_imperative_creates_send_protobuf() {
     ]);
     assert_eq!(target, "8080");
 }
+
+#[test]
+fn get_honours_resource_version() {
+    let server = TestServer::start(&["--storage=memory"]);
+    server.kubectl_ok(&["create", "configmap", "settings", "--from-literal=a=b"]);
+    let path = "/api/v1/namespaces/default/configmaps/settings";
+    let latest: Value = serde_json::from_str(&server.kubectl_ok(&["get", "--raw", path])).unwrap();
+    let rv = latest["metadata"]["resourceVersion"].as_str().unwrap();
+
+    // "0" and "not older than rv" are served from the watch cache.
+    for asked in ["0", rv] {
+        let got: Value = serde_json::from_str(&server.kubectl_ok(&[
+            "get",
+            "--raw",
+            &format!("{path}?resourceVersion={asked}"),
+        ]))
+        .unwrap();
+        assert_eq!(got["data"]["a"], "b");
+        assert_eq!(got["metadata"]["resourceVersion"], rv);
+    }
+    let missing = server.kubectl(&[
+        "get",
+        "--raw",
+        "/api/v1/namespaces/default/configmaps/nope?resourceVersion=0",
+    ]);
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("NotFound"));
+
+    // A revision the server has not reached: 504 after waiting, as upstream.
+    let future = server.kubectl(&["get", "--raw", &format!("{path}?resourceVersion=999999")]);
+    let stderr = String::from_utf8_lossy(&future.stderr);
+    assert!(
+        stderr.contains("Too large resource version: 999999"),
+        "{stderr}"
+    );
+    let bad = server.kubectl(&["get", "--raw", &format!("{path}?resourceVersion=abc")]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid resource version"));
+}

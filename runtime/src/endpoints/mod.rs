@@ -2,6 +2,7 @@
 
 pub mod apply;
 pub mod discovery;
+pub mod get;
 pub mod health;
 pub mod list;
 pub mod media;

@@ -18,7 +18,7 @@ use super::apply::{self, ApplyTarget};
 use super::media::{
     as_table, content_type, decode_strictly, json_response, ok, table_response, with_warnings,
 };
-use super::{list, negotiate, reviews, subresources, watch};
+use super::{get, list, negotiate, reviews, subresources, watch};
 use crate::field_validation::FieldValidation;
 use crate::fieldmanager::{self, manager_for_write};
 use crate::patch::{Patch, PatchType};
@@ -140,7 +140,7 @@ async fn serve(
     let name = info.name.as_str();
     match verb {
         Verb::Get => {
-            let object = store.get(endpoint, namespace, name).await?;
+            let object = get::get(store, endpoint, namespace, name, query).await?;
             match as_table(headers, query)? {
                 Some(include) => {
                     let meta = TableListMeta::of_object(&object);
