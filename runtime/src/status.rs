@@ -16,6 +16,8 @@ pub struct ApiError {
     pub message: String,
     /// `details` of the Status (name, group, kind, causes), if any.
     pub details: Option<Value>,
+    /// The Status's list metadata, if any (a fresh continue token).
+    pub metadata: Option<Value>,
 }
 
 impl ApiError {
@@ -25,6 +27,7 @@ impl ApiError {
             reason,
             message: message.into(),
             details: None,
+            metadata: None,
         }
     }
 
@@ -185,6 +188,9 @@ impl ApiError {
         });
         if let Some(details) = &self.details {
             status["details"] = details.clone();
+        }
+        if let Some(metadata) = &self.metadata {
+            status["metadata"] = metadata.clone();
         }
         status
     }

@@ -66,7 +66,10 @@ pub fn continued(
     token: &str,
 ) -> Result<Option<Page>, ApiError> {
     let prefix = keys::list_prefix(endpoint.stored, namespace);
-    let (start, revision) = decode_continue(token, &prefix)?;
+    // A token without a revision continues at the latest state: storage.
+    let (start, Some(revision)) = decode_continue(token, &prefix)? else {
+        return Ok(None);
+    };
     let Some(objects) = cache.retained().find(&prefix, revision) else {
         return Ok(None);
     };

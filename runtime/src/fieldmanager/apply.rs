@@ -262,5 +262,6 @@ fn conflict_error(conflicts: &[Conflict]) -> ApiError {
         reason: "Conflict",
         message,
         details: Some(json!({ "causes": causes })),
+        metadata: None,
     }
 }

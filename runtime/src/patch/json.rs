@@ -47,6 +47,7 @@ impl JsonPatch {
                     operations.len()
                 ),
                 details: None,
+                metadata: None,
             });
         }
         Ok(JsonPatch {

@@ -188,6 +188,7 @@ fn unprocessable() -> ApiError {
         reason: "Invalid",
         message: "the server rejected our request due to an error in our request".to_owned(),
         details: Some(json!({})),
+        metadata: None,
     }
 }
 

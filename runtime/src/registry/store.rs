@@ -225,7 +225,7 @@ impl Store {
         if let Some(token) = options.continue_token.as_deref().filter(|t| !t.is_empty()) {
             let (key, rev) = decode_continue(token, &prefix)?;
             start = Some(key);
-            revision = Some(rev);
+            revision = rev;
         }
         let limit = options.limit.filter(|l| *l > 0);
         let mut items = Vec::new();
@@ -242,11 +242,11 @@ impl Store {
                     revision,
                 })
                 .await
-                .map_err(|e| match e {
-                    StorageError::Compacted { .. } if continuing => {
-                        ApiError::expired(EXPIRED_CONTINUE)
+                .map_err(|e| match (e, &start) {
+                    (StorageError::Compacted { .. }, Some(key)) if continuing => {
+                        expired_continue(key, &prefix)
                     }
-                    other => storage_error(other),
+                    (other, _) => storage_error(other),
                 })?;
             read_at = page.revision;
             revision = Some(page.revision);
@@ -931,12 +931,30 @@ fn floor_char_boundary(text: &str, mut index: usize) -> usize {
 /// Continue tokens as upstream writes them: base64url of
 /// `{"v":"meta.k8s.io/v1","rv":<revision>,"start":"<key after the prefix>"}`.
 pub(crate) fn encode_continue(next_key: &str, prefix: &str, revision: Revision) -> String {
+    continue_token(next_key, prefix, json!(revision.0))
+}
+
+/// The 410 for a continue token whose snapshot is compacted, carrying
+/// upstream's fresh token (revision -1: "go on from the latest state").
+fn expired_continue(next_key: &str, prefix: &str) -> ApiError {
+    ApiError {
+        metadata: Some(json!({"continue": continue_token(next_key, prefix, json!(-1))})),
+        ..ApiError::expired(EXPIRED_CONTINUE)
+    }
+}
+
+fn continue_token(next_key: &str, prefix: &str, revision: Value) -> String {
     let start = next_key.strip_prefix(prefix).unwrap_or(next_key);
-    let token = json!({"v": "meta.k8s.io/v1", "rv": revision.0, "start": start});
+    let token = json!({"v": "meta.k8s.io/v1", "rv": revision, "start": start});
     URL_SAFE_NO_PAD.encode(token.to_string())
 }
 
-pub(crate) fn decode_continue(token: &str, prefix: &str) -> Result<(String, Revision), ApiError> {
+/// The start key and revision of a continue token; no revision for the
+/// fresh tokens of expired lists, which continue at the latest state.
+pub(crate) fn decode_continue(
+    token: &str,
+    prefix: &str,
+) -> Result<(String, Option<Revision>), ApiError> {
     let invalid = || ApiError::bad_request(format!("continue key is not valid: {token}"));
     let bytes = URL_SAFE_NO_PAD
         .decode(token.trim_end_matches('='))
@@ -945,11 +963,11 @@ pub(crate) fn decode_continue(token: &str, prefix: &str) -> Result<(String, Revi
     if value.get("v").and_then(Value::as_str) != Some("meta.k8s.io/v1") {
         return Err(invalid());
     }
-    let revision = value
-        .get("rv")
-        .and_then(Value::as_u64)
-        .filter(|r| *r > 0)
-        .ok_or_else(invalid)?;
+    let revision = match value.get("rv").and_then(Value::as_i64) {
+        Some(-1) => None,
+        Some(rv) if rv > 0 => Some(Revision(rv as u64)),
+        _ => return Err(invalid()),
+    };
     let start = value
         .get("start")
         .and_then(Value::as_str)
@@ -958,19 +976,101 @@ pub(crate) fn decode_continue(token: &str, prefix: &str) -> Result<(String, Revi
     if start.split('/').any(|s| s == "..") {
         return Err(invalid());
     }
-    Ok((format!("{prefix}{start}"), Revision(revision)))
+    Ok((format!("{prefix}{start}"), revision))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::Registry;
+    use crate::runtime_config::ServedVersions;
+    use crate::storage::memory::MemoryStore;
+
+    /// A continue token whose snapshot was compacted away is a 410 that
+    /// carries upstream's fresh token, which continues at the latest state.
+    #[tokio::test]
+    async fn expired_continue_tokens_offer_a_fresh_one() {
+        let storage = Arc::new(MemoryStore::new());
+        let store = Store::new(storage.clone());
+        let registry = Registry::new(&ServedVersions::from_flags(&[]).unwrap());
+        let config_maps = registry.get("", "v1", "configmaps").unwrap();
+        for name in ["a", "b", "c"] {
+            let key = keys::object_key(config_maps.stored, "ns", name);
+            let object = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                                "metadata": {"name": name, "namespace": "ns"}});
+            storage
+                .create(&key, encode(&object).unwrap())
+                .await
+                .unwrap();
+        }
+        let first = store
+            .list(
+                config_maps,
+                Some("ns"),
+                &ListOptions {
+                    limit: Some(1),
+                    ..ListOptions::default()
+                },
+            )
+            .await
+            .unwrap();
+        let token = first["metadata"]["continue"].as_str().unwrap().to_owned();
+        let key = keys::object_key(config_maps.stored, "ns", "d");
+        let object = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                            "metadata": {"name": "d", "namespace": "ns"}});
+        let later = storage
+            .create(&key, encode(&object).unwrap())
+            .await
+            .unwrap();
+        storage.compact(later.mod_revision).await.unwrap();
+
+        let continued = ListOptions {
+            limit: Some(1),
+            continue_token: Some(token),
+            ..ListOptions::default()
+        };
+        let error = store
+            .list(config_maps, Some("ns"), &continued)
+            .await
+            .unwrap_err();
+        assert_eq!(error.code.as_u16(), 410);
+        assert_eq!(error.message, EXPIRED_CONTINUE);
+        let fresh = error.to_status()["metadata"]["continue"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (start, revision) = decode_continue(&fresh, "/registry/configmaps/ns/").unwrap();
+        assert_eq!(
+            (start.as_str(), revision),
+            ("/registry/configmaps/ns/b", None)
+        );
+
+        let rest = store
+            .list(
+                config_maps,
+                Some("ns"),
+                &ListOptions {
+                    continue_token: Some(fresh),
+                    ..ListOptions::default()
+                },
+            )
+            .await
+            .unwrap();
+        let names: Vec<&str> = rest["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["metadata"]["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["b", "c", "d"]);
+    }
 
     #[test]
     fn continue_tokens_round_trip_and_stay_in_their_prefix() {
         let token = encode_continue("/registry/pods/ns/b", "/registry/pods/ns/", Revision(42));
         assert_eq!(
             decode_continue(&token, "/registry/pods/ns/").unwrap(),
-            ("/registry/pods/ns/b".to_owned(), Revision(42))
+            ("/registry/pods/ns/b".to_owned(), Some(Revision(42)))
         );
         let forged =
             URL_SAFE_NO_PAD.encode(r#"{"v":"meta.k8s.io/v1","rv":3,"start":"../secrets/x"}"#);
