@@ -43,7 +43,8 @@ pub fn apply_defaults(table: &SchemaTable, root: SchemaId, value: &mut Value) {
             for prop in s.properties {
                 let ps = table.get(prop.schema);
                 let absent = m.get(prop.name).is_none_or(|v| v.is_null() && !ps.nullable);
-                if let (true, Some(default)) = (absent, parse_default(ps)) {
+                // The default is parsed only when it is needed.
+                if let Some(default) = absent.then(|| parse_default(ps)).flatten() {
                     m.insert(prop.name.to_string(), default);
                 }
             }
@@ -158,15 +159,16 @@ impl Walk<'_> {
         if let Some(max) = s.max_properties.filter(|&max| n as u64 > max) {
             return self.errs.push(FieldError::too_many(p, n, max as usize));
         }
+        // Child paths are rendered only for properties that are there or
+        // required: most schemas declare many more than an object sets.
         for prop in s.properties {
-            let child = p.child(prop.name);
             match m.get(prop.name) {
                 // A null property counts as absent, as Go decoding of built-in types makes it.
                 Some(v) if !v.is_null() || self.t.get(prop.schema).nullable => {
-                    self.check(prop.schema, v, &child)
+                    self.check(prop.schema, v, &p.child(prop.name))
                 }
                 _ if s.required.contains(&prop.name) => {
-                    self.errs.push(FieldError::required(&child, ""))
+                    self.errs.push(FieldError::required(&p.child(prop.name), ""))
                 }
                 _ => {}
             }

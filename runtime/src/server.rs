@@ -201,7 +201,7 @@ async fn serve_connection(
 ) -> Result<()> {
     let _ = tcp.set_nodelay(true);
     let tls = acceptor.accept(tcp).await.context("TLS handshake")?;
-    let certificates = PeerCertificates(
+    let certificates = PeerCertificates::new(
         tls.get_ref()
             .1
             .peer_certificates()

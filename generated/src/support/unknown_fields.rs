@@ -35,21 +35,24 @@ fn walk(t: &SchemaTable, id: SchemaId, v: &mut Value, p: &FieldPath, out: &mut V
                 && !s.preserve_unknown_fields
                 && s.additional_properties.is_none();
             // Sorted so the order does not hinge on serde_json's `preserve_order` feature.
-            let mut keys: Vec<String> = m.keys().cloned().collect();
-            keys.sort_unstable();
-            for k in keys {
-                let child = m.get_mut(&k).expect("a key of this map");
-                match s.property(&k) {
-                    Some(id) => walk(t, id, child, &p.child(&k), out),
+            let mut entries: Vec<(&String, &mut Value)> = m.iter_mut().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            let mut unknown = Vec::new();
+            for (k, child) in entries {
+                match s.property(k) {
+                    Some(id) => walk_child(t, id, child, || p.child(k), out),
                     None => match s.additional_properties {
-                        Some(values) => walk(t, values, child, &p.key(&k), out),
+                        Some(values) => walk_child(t, values, child, || p.key(k), out),
                         None if closed => {
-                            out.push(p.child(&k).to_string());
-                            m.remove(&k);
+                            out.push(p.child(k).to_string());
+                            unknown.push(k.clone());
                         }
                         None => {}
                     },
                 }
+            }
+            for k in unknown {
+                m.remove(&k);
             }
         }
         Value::Array(items) => {
@@ -57,10 +60,24 @@ fn walk(t: &SchemaTable, id: SchemaId, v: &mut Value, p: &FieldPath, out: &mut V
                 items
                     .iter_mut()
                     .enumerate()
-                    .for_each(|(i, x)| walk(t, item, x, &p.index(i), out));
+                    .for_each(|(i, x)| walk_child(t, item, x, || p.index(i), out));
             }
         }
         _ => {}
+    }
+}
+
+/// Walks a child value; its path is rendered only for objects and lists,
+/// since scalars hold no properties.
+fn walk_child(
+    t: &SchemaTable,
+    id: SchemaId,
+    v: &mut Value,
+    path: impl FnOnce() -> FieldPath,
+    out: &mut Vec<String>,
+) {
+    if v.is_object() || v.is_array() {
+        walk(t, id, v, &path(), out);
     }
 }
 

@@ -72,7 +72,7 @@ pub fn apply(
         api_version: applier.api_version.to_owned(),
         time: Some(applier.now.to_owned()),
         subresource: applier.subresource.to_owned(),
-        fields: managed::strip_meta(&applied),
+        fields: managed::strip_meta(applied),
     };
     let result = merge_and_own(
         root,

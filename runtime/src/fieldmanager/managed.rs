@@ -4,7 +4,7 @@
 use generated::support::field_error::{FieldError, FieldPath};
 use serde_json::{Value, json};
 
-use super::path::{Path, PathElement};
+use super::path::PathElement;
 use super::set::FieldSet;
 
 /// The manager old update entries are folded into.
@@ -133,7 +133,7 @@ impl Managed {
     /// Takes `taken` from every entry and drops entries left empty.
     pub fn take_from_all(&mut self, taken: &FieldSet) {
         for entry in &mut self.entries {
-            entry.fields = entry.fields.difference(taken);
+            entry.fields.remove_all(taken);
         }
         self.entries.retain(|e| !e.fields.is_empty());
     }
@@ -266,14 +266,15 @@ pub fn take(object: &mut Value) -> Option<Value> {
 }
 
 /// Paths no manager ever owns: type and identity metadata, as upstream strips them.
-pub fn strip_meta(set: &FieldSet) -> FieldSet {
-    let field = |name: &str| PathElement::Field(name.to_owned());
-    let mut stripped: Vec<Path> = vec![
-        vec![field("apiVersion")],
-        vec![field("kind")],
-        vec![field("metadata")],
-    ];
-    for name in [
+pub fn strip_meta(mut set: FieldSet) -> FieldSet {
+    set.retain(|path| !is_meta(path));
+    set
+}
+
+/// Whether [`strip_meta`] drops `path`.
+fn is_meta(path: &[PathElement]) -> bool {
+    const TOP: &[&str] = &["apiVersion", "kind", "metadata"];
+    const IDENTITY: &[&str] = &[
         "name",
         "namespace",
         "creationTimestamp",
@@ -283,8 +284,12 @@ pub fn strip_meta(set: &FieldSet) -> FieldSet {
         "generation",
         "managedFields",
         "resourceVersion",
-    ] {
-        stripped.push(vec![field("metadata"), field(name)]);
+    ];
+    match path {
+        [PathElement::Field(top)] => TOP.contains(&top.as_str()),
+        [PathElement::Field(metadata), PathElement::Field(name)] => {
+            metadata == "metadata" && IDENTITY.contains(&name.as_str())
+        }
+        _ => false,
     }
-    set.difference(&stripped.into_iter().collect())
 }

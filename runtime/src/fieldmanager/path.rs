@@ -5,7 +5,7 @@
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde_json::Value;
 
@@ -28,12 +28,24 @@ pub type Path = Vec<PathElement>;
 impl PathElement {
     /// The `FieldsV1` key of this element: `f:name`, `k:{...}`, `v:...`, `i:n`.
     pub fn encode(&self) -> String {
-        match self {
-            PathElement::Field(name) => format!("f:{name}"),
-            PathElement::Key(keys) => format!("k:{}", Value::from(keys_object(keys))),
-            PathElement::Value(value) => format!("v:{value}"),
-            PathElement::Index(index) => format!("i:{index}"),
-        }
+        let mut text = String::new();
+        self.encode_into(&mut text);
+        text
+    }
+
+    /// Appends the `FieldsV1` key of this element to `out`.
+    pub fn encode_into(&self, out: &mut String) {
+        // Writing into a String cannot fail.
+        let _ = match self {
+            PathElement::Field(name) => {
+                out.push_str("f:");
+                out.push_str(name);
+                Ok(())
+            }
+            PathElement::Key(keys) => write!(out, "k:{}", Value::from(keys_object(keys))),
+            PathElement::Value(value) => write!(out, "v:{value}"),
+            PathElement::Index(index) => write!(out, "i:{index}"),
+        };
     }
 
     /// Reads a `FieldsV1` key; `None` when it is none of the four forms.

@@ -72,21 +72,41 @@ impl FieldSet {
         }
     }
 
-    /// The `FieldsV1` JSON of the set.
+    /// Adds the paths of `other`, moving them rather than copying.
+    pub fn extend(&mut self, other: FieldSet) {
+        self.paths.extend(other.paths);
+    }
+
+    /// Removes the paths of `other`; the in-place [`FieldSet::difference`].
+    pub fn remove_all(&mut self, other: &FieldSet) {
+        if !other.is_empty() {
+            self.paths.retain(|path| !other.contains(path));
+        }
+    }
+
+    /// Keeps only the paths `keep` accepts.
+    pub fn retain(&mut self, keep: impl FnMut(&Path) -> bool) {
+        self.paths.retain(keep);
+    }
+
+    /// The `FieldsV1` JSON of the set. Every member's node gets a `"."`
+    /// key as it is built; members without children then drop it again
+    /// (`{}` says membership by itself). Element keys are encoded into one
+    /// reused buffer, so that nodes shared by many paths cost no
+    /// allocation.
     pub fn to_fields_v1(&self) -> Value {
         let mut root = Map::new();
-        for path in &self.paths {
+        let mut key = String::new();
+        for path in self.paths.iter().filter(|path| !path.is_empty()) {
             let mut node = &mut root;
             for element in path {
-                node = node
-                    .entry(element.encode())
-                    .or_insert_with(|| Value::Object(Map::new()))
-                    .as_object_mut()
-                    .expect("every trie node is an object");
+                key.clear();
+                element.encode_into(&mut key);
+                node = child_node(node, &key);
             }
+            node.insert(MEMBER.to_owned(), Value::Object(Map::new()));
         }
-        // A member that also has children says so with ".".
-        mark_members(&mut root, self, &mut Vec::new());
+        drop_lone_markers(&mut root);
         Value::Object(root)
     }
 
@@ -106,28 +126,36 @@ impl FromIterator<Path> for FieldSet {
     }
 }
 
-fn mark_members(node: &mut Map<String, Value>, set: &FieldSet, path: &mut Path) {
-    for (key, child) in node.iter_mut() {
-        let Some(element) = PathElement::decode(key) else {
-            continue;
-        };
-        path.push(element);
-        if let Some(child) = child.as_object_mut()
-            && !child.is_empty()
-        {
-            if set.contains(path) {
-                child.insert(".".to_owned(), Value::Object(Map::new()));
-            }
-            mark_members(child, set, path);
+/// The key marking a trie node whose own path is in the set. No encoded
+/// element can be it: they all start with a two-letter prefix.
+const MEMBER: &str = ".";
+
+/// The child of `node` under `key`, created empty when missing.
+fn child_node<'a>(node: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String, Value> {
+    if !node.contains_key(key) {
+        node.insert(key.to_owned(), Value::Object(Map::new()));
+    }
+    node.get_mut(key)
+        .and_then(Value::as_object_mut)
+        .expect("every trie node is an object")
+}
+
+/// Turns `{".": {}}` (a member without children) into `{}`, everywhere
+/// below `node`.
+fn drop_lone_markers(node: &mut Map<String, Value>) {
+    for child in node.values_mut().filter_map(Value::as_object_mut) {
+        if child.len() == 1 && child.contains_key(MEMBER) {
+            child.clear();
+        } else {
+            drop_lone_markers(child);
         }
-        path.pop();
     }
 }
 
 fn read_node(node: &Map<String, Value>, path: &mut Path, set: &mut FieldSet) -> Option<()> {
     for (key, child) in node {
         let child = child.as_object()?;
-        if key == "." {
+        if key == MEMBER {
             if !path.is_empty() {
                 set.insert(path.clone());
             }

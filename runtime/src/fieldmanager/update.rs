@@ -58,10 +58,17 @@ pub fn track(
         return Ok(());
     }
     // The old entries show up as removed; nobody owns them, so that is moot.
-    let comparison = typed::compare(root, old, new);
-    let changed = comparison.changed();
-    owners.take_from_all(&changed.union(&comparison.removed));
-    let mine = managed::strip_meta(&changed.difference(&comparison.removed));
+    // The comparison's sets are reused in place rather than copied.
+    let typed::Comparison {
+        added: mut changed,
+        modified,
+        removed,
+    } = typed::compare(root, old, new);
+    changed.extend(modified);
+    owners.take_from_all(&changed);
+    owners.take_from_all(&removed);
+    changed.remove_all(&removed);
+    let mine = managed::strip_meta(changed);
     if !mine.is_empty() {
         owners.merge_entry(Entry {
             manager: writer.manager.to_owned(),

@@ -5,6 +5,7 @@
 //! here later.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 use axum::http::request::Parts;
 use rustls::pki_types::CertificateDer;
@@ -22,7 +23,7 @@ pub struct UserInfo {
 pub const AUTHENTICATED_GROUP: &str = "system:authenticated";
 
 /// The outcome of one authenticator.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Authentication {
     User(UserInfo),
     /// Nothing this authenticator understands; ask the next one.
@@ -37,9 +38,27 @@ pub trait Authenticator: Send + Sync {
 }
 
 /// The client certificate chain the TLS handshake verified, attached to
-/// every request of the connection.
+/// every request of the connection. Clones share the chain and what
+/// [`ClientCertificates`] read from it, so that the certificate is parsed
+/// once per connection instead of once per request.
 #[derive(Clone, Debug, Default)]
-pub struct PeerCertificates(pub Vec<CertificateDer<'static>>);
+pub struct PeerCertificates(Arc<PeerChain>);
+
+#[derive(Debug, Default)]
+struct PeerChain {
+    chain: Vec<CertificateDer<'static>>,
+    identity: OnceLock<Authentication>,
+}
+
+impl PeerCertificates {
+    /// The chain as the handshake gave it, leaf first.
+    pub fn new(chain: Vec<CertificateDer<'static>>) -> PeerCertificates {
+        PeerCertificates(Arc::new(PeerChain {
+            chain,
+            identity: OnceLock::new(),
+        }))
+    }
+}
 
 /// Users from client certificates: the subject's common name is the user
 /// name and its organizations are the groups, as upstream's x509
@@ -48,35 +67,42 @@ pub struct ClientCertificates;
 
 impl Authenticator for ClientCertificates {
     fn authenticate(&self, request: &Parts) -> Authentication {
-        let Some(leaf) = request
-            .extensions
-            .get::<PeerCertificates>()
-            .and_then(|p| p.0.first())
-        else {
+        let Some(peer) = request.extensions.get::<PeerCertificates>() else {
             return Authentication::NoCredentials;
         };
-        let Ok((_, cert)) = x509_parser::parse_x509_certificate(leaf.as_ref()) else {
-            return Authentication::Rejected("client certificate cannot be parsed".to_owned());
-        };
-        let subject = cert.subject();
-        let Some(name) = subject
-            .iter_common_name()
-            .next()
-            .and_then(|cn| cn.as_str().ok())
-        else {
-            return Authentication::Rejected("client certificate has no common name".to_owned());
-        };
-        let mut groups: Vec<String> = subject
-            .iter_organization()
-            .filter_map(|o| o.as_str().ok().map(str::to_owned))
-            .collect();
-        groups.push(AUTHENTICATED_GROUP.to_owned());
-        Authentication::User(UserInfo {
-            name: name.to_owned(),
-            groups,
-            ..UserInfo::default()
-        })
+        let peer = &peer.0;
+        peer.identity
+            .get_or_init(|| identify(peer.chain.first()))
+            .clone()
     }
+}
+
+/// The user a leaf certificate names.
+fn identify(leaf: Option<&CertificateDer<'static>>) -> Authentication {
+    let Some(leaf) = leaf else {
+        return Authentication::NoCredentials;
+    };
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(leaf.as_ref()) else {
+        return Authentication::Rejected("client certificate cannot be parsed".to_owned());
+    };
+    let subject = cert.subject();
+    let Some(name) = subject
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+    else {
+        return Authentication::Rejected("client certificate has no common name".to_owned());
+    };
+    let mut groups: Vec<String> = subject
+        .iter_organization()
+        .filter_map(|o| o.as_str().ok().map(str::to_owned))
+        .collect();
+    groups.push(AUTHENTICATED_GROUP.to_owned());
+    Authentication::User(UserInfo {
+        name: name.to_owned(),
+        groups,
+        ..UserInfo::default()
+    })
 }
 
 /// Asks each authenticator in turn.

@@ -674,14 +674,34 @@ impl Store {
         let Some(kv) = self.storage.get(&key, None).await.map_err(storage_error)? else {
             return Err(ApiError::not_found("", "namespaces", namespace));
         };
-        let object: Value =
+        let namespace_state: NamespaceState =
             serde_json::from_slice(&kv.value).map_err(|e| ApiError::internal(e.to_string()))?;
-        if object.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating") {
+        if namespace_state.phase() == Some("Terminating") {
             return Err(ApiError::forbidden(format!(
                 "unable to create new content in namespace {namespace} because it is being terminated"
             )));
         }
         Ok(())
+    }
+}
+
+/// The part of a stored Namespace a create looks at: reading only
+/// `status.phase` skips building the whole object on every create.
+#[derive(serde::Deserialize)]
+struct NamespaceState {
+    #[serde(default)]
+    status: Option<NamespaceStatus>,
+}
+
+#[derive(serde::Deserialize)]
+struct NamespaceStatus {
+    #[serde(default)]
+    phase: Option<Value>,
+}
+
+impl NamespaceState {
+    fn phase(&self) -> Option<&str> {
+        self.status.as_ref()?.phase.as_ref()?.as_str()
     }
 }
 
