@@ -304,4 +304,17 @@ fn auth_whoami_and_can_i_ask_the_server() {
         stderr.contains("at least one of user or group must be specified"),
         "{stderr}"
     );
+    // That validation reads the schema: an unknown field stops kubectl.
+    let out = create_from_file(
+        &server,
+        r#"{"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+            "spec": {"user": "dev", "colour": "red"}}"#,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(r#"unknown field "colour""#)
+            && stderr.contains("io.k8s.api.authorization.v1.SubjectAccessReviewSpec"),
+        "{stderr}"
+    );
 }
