@@ -172,7 +172,7 @@ fn parameter(json: Value) -> Result<Parameter> {
         ParameterOneof::BodyParameter(BodyParameter {
             description: fields.string("description")?,
             required: fields.bool("required")?,
-            schema: fields.take("schema").map(schema).transpose()?,
+            schema: fields.take("schema").map(schema).transpose()?.map(Box::new),
             vendor_extension: fields.extensions()?,
             name,
             r#in: location,
@@ -273,7 +273,7 @@ fn response(json: Value) -> Result<Response> {
             .take("schema")
             .map(|s| {
                 schema(s).map(|schema| SchemaItem {
-                    schema: Some(schema),
+                    schema: Some(Box::new(schema)),
                 })
             })
             .transpose()?,
@@ -310,9 +310,9 @@ fn schema(json: Value) -> Result<Schema> {
         additional_properties: match fields.take("additionalProperties") {
             None => None,
             Some(Value::Bool(allowed)) => Some(AdditionalPropertiesOneof::Boolean(allowed)),
-            Some(nested) => Some(AdditionalPropertiesOneof::Schema(schema(nested)?)),
+            Some(nested) => Some(AdditionalPropertiesOneof::Schema(Box::new(schema(nested)?))),
         }
-        .map(|oneof| Box::new(AdditionalPropertiesItem { oneof: Some(oneof) })),
+        .map(|oneof| AdditionalPropertiesItem { oneof: Some(oneof) }),
         r#type: match fields.take("type") {
             None => None,
             Some(Value::String(name)) => Some(TypeItem { value: vec![name] }),

@@ -184,8 +184,8 @@ pub struct BodyParameter {
     pub r#in: String,
     #[prost(bool, tag = "4")]
     pub required: bool,
-    #[prost(message, optional, tag = "5")]
-    pub schema: Option<Schema>,
+    #[prost(message, optional, boxed, tag = "5")]
+    pub schema: Option<Box<Schema>>,
     #[prost(message, repeated, tag = "6")]
     pub vendor_extension: Vec<NamedAny>,
 }
@@ -314,8 +314,8 @@ pub struct Response {
 /// what Kubernetes returns.
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct SchemaItem {
-    #[prost(message, optional, tag = "1")]
-    pub schema: Option<Schema>,
+    #[prost(message, optional, boxed, tag = "1")]
+    pub schema: Option<Box<Schema>>,
 }
 
 #[derive(Clone, PartialEq, prost::Message)]
@@ -360,8 +360,8 @@ pub struct Schema {
     pub required: Vec<String>,
     #[prost(message, repeated, tag = "20")]
     pub r#enum: Vec<Any>,
-    #[prost(message, optional, boxed, tag = "21")]
-    pub additional_properties: Option<Box<AdditionalPropertiesItem>>,
+    #[prost(message, optional, tag = "21")]
+    pub additional_properties: Option<AdditionalPropertiesItem>,
     #[prost(message, optional, tag = "22")]
     pub r#type: Option<TypeItem>,
     #[prost(message, optional, tag = "23")]
@@ -389,8 +389,8 @@ pub struct AdditionalPropertiesItem {
 
 #[derive(Clone, PartialEq, prost::Oneof)]
 pub enum AdditionalPropertiesOneof {
-    #[prost(message, tag = "1")]
-    Schema(Schema),
+    #[prost(message, boxed, tag = "1")]
+    Schema(Box<Schema>),
     #[prost(bool, tag = "2")]
     Boolean(bool),
 }
