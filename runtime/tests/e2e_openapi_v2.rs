@@ -1,9 +1,13 @@
 //! `/openapi/v2` over HTTPS as client-go's discovery asks for it: gnostic
 //! protobuf by either of its media type names, the JSON's ETag with 304 on
-//! `If-None-Match`, `Vary: Accept`, and 406 for other media types.
+//! `If-None-Match`, `Vary: Accept`, gzip when accepted, and 406 for other
+//! media types.
 
 mod support;
 
+use std::io::Read;
+
+use flate2::read::GzDecoder;
 use http::{HeaderMap, Request, header};
 use http_body_util::BodyExt;
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -116,4 +120,33 @@ async fn protobuf_with_etag_and_not_modified() {
     assert_eq!(text(&headers, header::CONTENT_TYPE), PROTOBUF);
     let (status, _, _) = get(&client, &[(header::ACCEPT, "text/plain")]).await;
     assert_eq!(status, 406);
+
+    // gzip when the client takes it, the same document inside.
+    let (status, headers, zipped) = get(
+        &client,
+        &[
+            (header::ACCEPT, PROTOBUF),
+            (header::ACCEPT_ENCODING, "gzip"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(text(&headers, header::CONTENT_ENCODING), "gzip");
+    assert_eq!(text(&headers, header::ETAG), etag);
+    assert!(zipped.len() < body.len() / 4, "{} bytes", zipped.len());
+    let mut unzipped = Vec::new();
+    GzDecoder::new(zipped.as_slice())
+        .read_to_end(&mut unzipped)
+        .unwrap();
+    assert!(unzipped == body);
+    let (_, headers, plain) = get(
+        &client,
+        &[
+            (header::ACCEPT, PROTOBUF),
+            (header::ACCEPT_ENCODING, "gzip;q=0"),
+        ],
+    )
+    .await;
+    assert_eq!(text(&headers, header::CONTENT_ENCODING), "");
+    assert!(plain == body);
 }

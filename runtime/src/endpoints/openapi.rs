@@ -4,12 +4,15 @@
 //! served as gnostic protobuf ([`crate::openapi_proto`]) to clients that ask
 //! for it, as kubectl does.
 
-use std::sync::{Arc, LazyLock};
+use std::io::Write;
+use std::sync::{Arc, LazyLock, OnceLock};
 use std::time::SystemTime;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use flate2::Compression;
+use flate2::write::GzEncoder;
 use generated::openapi::{V2, V2_ETAG, V3, v3};
 use serde_json::{Map, Value, json};
 
@@ -49,23 +52,71 @@ static LAST_MODIFIED: LazyLock<SystemTime> = LazyLock::new(SystemTime::now);
 
 /// `GET /openapi/v2`: JSON or protobuf by `Accept`, 406 (with no body, as
 /// upstream) when neither is acceptable. Both forms share the JSON's ETag,
-/// and the answer varies by `Accept`.
+/// and the answer varies by `Accept` and, as it is gzipped for clients that
+/// accept that, by `Accept-Encoding`.
 pub async fn v2(headers: HeaderMap) -> Response {
+    let gzip = accepts_gzip(&headers);
     let mut response = match v2_format(&headers) {
         None => StatusCode::NOT_ACCEPTABLE.into_response(),
-        Some(V2Format::Json) => document(&headers, V2.as_bytes(), V2_ETAG, false, JSON),
-        Some(V2Format::Protobuf) => match openapi_proto::v2() {
-            Ok(bytes) => document(&headers, bytes, V2_ETAG, false, V2_PROTOBUF),
+        Some(format) => match v2_body(format, gzip) {
+            Ok(body) => {
+                let content_type = match format {
+                    V2Format::Json => JSON,
+                    V2Format::Protobuf => V2_PROTOBUF,
+                };
+                document(&headers, body, V2_ETAG, false, content_type)
+            }
             Err(error) => {
                 tracing::error!("cannot encode /openapi/v2 as protobuf: {error}");
                 StatusCode::SERVICE_UNAVAILABLE.into_response()
             }
         },
     };
+    let headers = response.headers_mut();
+    if gzip && headers.contains_key(header::CONTENT_TYPE) {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    headers.append(header::VARY, HeaderValue::from_static("Accept"));
+    headers.append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     response
-        .headers_mut()
-        .append(header::VARY, HeaderValue::from_static("Accept"));
-    response
+}
+
+/// The bytes of one form of the v2 document, gzipped or not; each is made
+/// once, at the first request that needs it.
+fn v2_body(format: V2Format, gzip: bool) -> Result<&'static [u8], &'static str> {
+    static JSON_GZIP: OnceLock<Vec<u8>> = OnceLock::new();
+    static PROTOBUF_GZIP: OnceLock<Vec<u8>> = OnceLock::new();
+    let (plain, cache) = match format {
+        V2Format::Json => (V2.as_bytes(), &JSON_GZIP),
+        V2Format::Protobuf => (openapi_proto::v2()?, &PROTOBUF_GZIP),
+    };
+    if !gzip {
+        return Ok(plain);
+    }
+    Ok(cache.get_or_init(|| {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+        // Writing to a Vec cannot fail.
+        let _ = encoder.write_all(plain);
+        encoder.finish().unwrap_or_default()
+    }))
+}
+
+/// Whether `Accept-Encoding` takes gzip (with a quality above zero).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or_default().trim();
+            let quality = parts
+                .filter_map(|p| p.split_once('='))
+                .find(|(key, _)| key.trim() == "q")
+                .map_or(1.0, |(_, q)| q.trim().parse().unwrap_or(0.0));
+            name.eq_ignore_ascii_case("gzip") && quality > 0.0
+        })
 }
 
 /// The first `Accept` media range (by quality, then by how specific it is)
