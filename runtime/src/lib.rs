@@ -16,6 +16,7 @@ pub mod field_validation;
 pub mod fieldmanager;
 pub mod kubeconfig;
 pub mod metrics;
+pub mod openapi_proto;
 pub mod patch;
 pub mod pipeline;
 pub mod pki;

@@ -32,10 +32,12 @@ fn create(server: &TestServer, manifest: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn create_unvalidated(server: &TestServer, manifest: &str) -> Output {
+/// `kubectl create -f <file>`, validated: for kinds without a patch verb
+/// kubectl validates against `/openapi/v2` in protobuf.
+fn create_from_file(server: &TestServer, manifest: &str) -> Output {
     let file = server.data_dir.path().join("manifest.json");
     std::fs::write(&file, manifest).unwrap();
-    server.kubectl(&["create", "--validate=false", "-f", file.to_str().unwrap()])
+    server.kubectl(&["create", "-f", file.to_str().unwrap()])
 }
 
 fn create_ok(server: &TestServer, manifest: &str) {
@@ -289,10 +291,10 @@ fn auth_whoami_and_can_i_ask_the_server() {
     ]);
     assert!(!listed.status.success());
 
-    // Neither a user nor a group: 422 as upstream. (kubectl validates
-    // kinds without a patch verb against OpenAPI v2 protobuf, which is
-    // not served yet, so its client-side validation is off here.)
-    let out = create_unvalidated(
+    // Neither a user nor a group: 422 as upstream, after kubectl's own
+    // validation (against OpenAPI v2 protobuf, as the kind has no patch
+    // verb) passed.
+    let out = create_from_file(
         &server,
         r#"{"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
             "spec": {"resourceAttributes": {"verb": "get", "resource": "pods"}}}"#,
@@ -300,6 +302,19 @@ fn auth_whoami_and_can_i_ask_the_server() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("at least one of user or group must be specified"),
+        "{stderr}"
+    );
+    // That validation reads the schema: an unknown field stops kubectl.
+    let out = create_from_file(
+        &server,
+        r#"{"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+            "spec": {"user": "dev", "colour": "red"}}"#,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(r#"unknown field "colour""#)
+            && stderr.contains("io.k8s.api.authorization.v1.SubjectAccessReviewSpec"),
         "{stderr}"
     );
 }
