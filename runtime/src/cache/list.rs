@@ -96,7 +96,7 @@ fn cut(
     let mut candidates = objects[from.min(objects.len())..].iter();
     for object in candidates.by_ref() {
         if let Some(filter) = filter
-            && !filter(&*object.served(endpoint)?)
+            && !object.selected_by(endpoint, &**filter)?
         {
             continue;
         }

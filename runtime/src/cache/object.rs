@@ -1,18 +1,22 @@
-//! Objects and events as the cache holds them: decoded from storage once,
-//! converted to each served version once, and encoded once per wire form;
-//! every watcher and list shares the results.
+//! Objects and events as the cache holds them. An object is kept as the
+//! JSON of its storage version (its resourceVersion spliced in) and the few
+//! facts selectors read; list items and watch event lines of the storage
+//! version are put together from those bytes. Other served versions and
+//! Tables decode the object when asked and keep only their encodings.
 
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 use chrono::Utc;
-use serde::ser::{Serialize, SerializeMap, Serializer};
-use serde_json::{Value, json};
+use generated::RESOURCES;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
 
 use crate::printers::{IncludeObject, TableListMeta, strip_headers, table};
 use crate::registry::Endpoint;
 use crate::registry::object::set_meta;
 use crate::registry::store::from_storage;
+use crate::selectors::field_paths;
 use crate::status::ApiError;
 use crate::storage::Revision;
 
@@ -22,12 +26,19 @@ pub struct CachedObject {
     pub key: String,
     /// Its `metadata.resourceVersion`.
     pub revision: Revision,
-    /// The object as stored, with its resourceVersion; also what requests
-    /// for the storage version get, without a copy.
-    stored: Arc<Value>,
-    /// The object in each served version it was asked for.
-    served: Memo<usize, Arc<Value>>,
-    /// Its encodings, by served version and form.
+    /// Its `apiVersion` and `kind` as stored, if it has them.
+    api_version: Option<Box<str>>,
+    kind: Option<Box<str>>,
+    /// The object as stored with its resourceVersion, without `apiVersion`
+    /// and `kind`: exactly a list item of the storage version.
+    item: Bytes,
+    /// What label and field selectors read of it (its name, namespace,
+    /// labels and the fields its kind selects on) as JSON, decoded per
+    /// check: a decoded map costs several times its text. `None` for a kind
+    /// whose selectable fields are unknown.
+    facts: Option<Box<[u8]>>,
+    /// Encodings other than the storage version's JSON forms (other served
+    /// versions, Tables of live events), by served version and form.
     encoded: Memo<(usize, Form), Bytes>,
 }
 
@@ -49,7 +60,7 @@ pub enum Form {
 }
 
 impl CachedObject {
-    /// An object decoded from its stored bytes.
+    /// An object read from its stored bytes.
     pub fn decode(key: String, bytes: &[u8], revision: Revision) -> Result<CachedObject, String> {
         let stored: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
         if !stored.is_object() {
@@ -64,40 +75,103 @@ impl CachedObject {
             "resourceVersion",
             Some(json!(revision.to_string())),
         );
+        let facts = selected_facts(&stored);
+        let Value::Object(mut fields) = stored else {
+            unreachable!("decode takes JSON objects only")
+        };
+        let mut type_field = |name: &str| match fields.remove(name) {
+            Some(Value::String(s)) => Some(s.into_boxed_str()),
+            Some(other) => {
+                // Not a string: leave it in place, as it was stored.
+                fields.insert(name.to_owned(), other);
+                None
+            }
+            None => None,
+        };
+        let api_version = type_field("apiVersion");
+        let kind = type_field("kind");
+        // Serializing a JSON value into memory cannot fail.
+        let item = serde_json::to_vec(&fields).unwrap_or_default();
         CachedObject {
             key,
             revision,
-            stored: Arc::new(stored),
-            served: Memo::default(),
+            api_version,
+            kind,
+            item: Bytes::from(item.into_boxed_slice()),
+            facts,
             encoded: Memo::default(),
         }
     }
 
     /// The same object as of a later revision (what a deletion reports).
     pub fn at(&self, revision: Revision) -> CachedObject {
-        CachedObject::new(self.key.clone(), (*self.stored).clone(), revision)
+        CachedObject::new(self.key.clone(), self.stored(), revision)
     }
 
-    /// The object in the version `endpoint` serves, with its resourceVersion.
-    pub fn served(&self, endpoint: Endpoint) -> Result<Arc<Value>, ApiError> {
-        let stored_version = self.stored.get("apiVersion").and_then(Value::as_str);
-        if stored_version.is_some_and(|v| names_version(v, endpoint)) {
-            return Ok(self.stored.clone());
+    /// The object as stored, with its resourceVersion, decoded afresh.
+    fn stored(&self) -> Value {
+        let mut fields: Map<String, Value> = serde_json::from_slice(&self.item).unwrap_or_default();
+        if let Some(kind) = &self.kind {
+            fields.insert("kind".to_owned(), Value::String(kind.to_string()));
         }
-        self.served.get_or_try(version_id(endpoint), || {
-            from_storage(endpoint, (*self.stored).clone(), Some(self.revision)).map(Arc::new)
-        })
+        if let Some(api_version) = &self.api_version {
+            let api_version = Value::String(api_version.to_string());
+            fields.insert("apiVersion".to_owned(), api_version);
+        }
+        Value::Object(fields)
     }
 
-    /// The object encoded in `form` for `endpoint`. Table renderings count
-    /// ages from now, so only `shared` ones (live events, sent within
-    /// moments of each other) are kept for other watchers.
+    /// Whether `endpoint` serves the version the object is stored in.
+    fn is_stored_version(&self, endpoint: Endpoint) -> bool {
+        self.api_version
+            .as_deref()
+            .is_some_and(|v| names_version(v, endpoint))
+    }
+
+    /// The object in the version `endpoint` serves, with its
+    /// resourceVersion; decoded (and converted) on each call, not kept.
+    pub fn served(&self, endpoint: Endpoint) -> Result<Arc<Value>, ApiError> {
+        if self.is_stored_version(endpoint) {
+            return Ok(Arc::new(self.stored()));
+        }
+        from_storage(endpoint, self.stored(), Some(self.revision)).map(Arc::new)
+    }
+
+    /// Whether a list or watch `filter` (label and field selectors, an
+    /// object name: all read from the selectable facts) takes the object
+    /// as `endpoint` serves it.
+    pub fn selected_by(
+        &self,
+        endpoint: Endpoint,
+        filter: impl Fn(&Value) -> bool,
+    ) -> Result<bool, ApiError> {
+        match &self.facts {
+            Some(facts) if self.is_stored_version(endpoint) => {
+                let facts: Value = serde_json::from_slice(facts).unwrap_or_default();
+                Ok(filter(&facts))
+            }
+            _ => Ok(filter(&*self.served(endpoint)?)),
+        }
+    }
+
+    /// The object encoded in `form` for `endpoint`. The storage version's
+    /// JSON forms are put together from the kept bytes; other encodings are
+    /// made once and kept, except Table renderings that are not `shared`
+    /// (they count ages from now; live events are sent within moments of
+    /// each other).
     pub fn encoded(&self, endpoint: Endpoint, form: Form, shared: bool) -> Result<Bytes, ApiError> {
+        if self.is_stored_version(endpoint) {
+            match form {
+                Form::ListItem => return Ok(self.item.clone()),
+                Form::Event(kind) => return Ok(self.stored_event_line(kind)),
+                Form::TableEvent { .. } => {}
+            }
+        }
         let render = || -> Result<Bytes, ApiError> {
-            let object = self.served(endpoint)?;
+            let object = Arc::unwrap_or_clone(self.served(endpoint)?);
             Ok(match form {
-                Form::ListItem => list_item(&object),
-                Form::Event(kind) => event_line(kind, &*object),
+                Form::ListItem => list_item(object),
+                Form::Event(kind) => event_line(kind, &object),
                 Form::TableEvent {
                     kind,
                     include,
@@ -106,7 +180,7 @@ impl CachedObject {
                     let meta = TableListMeta::of_object(&object);
                     let mut rendered = table(
                         endpoint.served,
-                        std::slice::from_ref(&*object),
+                        std::slice::from_ref(&object),
                         meta,
                         include,
                         Utc::now(),
@@ -124,6 +198,103 @@ impl CachedObject {
                 .encoded
                 .get_or_try((version_id(endpoint), form), render),
         }
+    }
+
+    /// A watch event line of the storage version: the type meta written
+    /// in front of the kept item's fields.
+    fn stored_event_line(&self, kind: &str) -> Bytes {
+        let mut line = BytesMut::with_capacity(self.item.len() + 96);
+        line.put_slice(b"{\"type\":\"");
+        line.put_slice(kind.as_bytes());
+        line.put_slice(b"\",\"object\":{");
+        let mut first = true;
+        for (name, value) in [("apiVersion", &self.api_version), ("kind", &self.kind)] {
+            if let Some(value) = value {
+                if !first {
+                    line.put_u8(b',');
+                }
+                first = false;
+                line.put_slice(b"\"");
+                line.put_slice(name.as_bytes());
+                line.put_slice(b"\":");
+                // Serializing a string into memory cannot fail.
+                serde_json::to_writer((&mut line).writer(), &**value).unwrap_or_default();
+            }
+        }
+        // The item is `{...}`: its fields follow the type meta.
+        let fields = &self.item[1..];
+        if !first && fields != b"}" {
+            line.put_u8(b',');
+        }
+        line.put_slice(fields);
+        line.put_slice(b"}\n");
+        line.freeze()
+    }
+}
+
+/// The part of a stored object that selectors read, as JSON: its name, namespace
+/// and labels, and every path the field selectors of its kind read (the
+/// kind is found by its `apiVersion` and `kind`); `None` for a kind not
+/// among the built-in resources.
+fn selected_facts(stored: &Value) -> Option<Box<[u8]>> {
+    let api_version = stored.get("apiVersion")?.as_str()?;
+    let kind = stored.get("kind")?.as_str()?;
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let resource = RESOURCES
+        .iter()
+        .find(|r| r.group == group && r.version == version && r.kind == kind)?;
+    let mut facts = Value::Object(Map::new());
+    let paths = field_paths(resource.group, resource.field_selectors);
+    for path in paths.iter().copied().chain(["metadata.labels"]) {
+        let segments: Vec<&str> = path.split('.').collect();
+        copy_path(stored, &mut facts, &segments);
+    }
+    // Serializing a JSON value into memory cannot fail.
+    Some(
+        serde_json::to_vec(&facts)
+            .unwrap_or_default()
+            .into_boxed_slice(),
+    )
+}
+
+/// Copies the value at `path` of `from` (if there is one) to the same path
+/// of `to`, making the objects and arrays on the way.
+fn copy_path(from: &Value, to: &mut Value, path: &[&str]) {
+    let Some((segment, rest)) = path.split_first() else {
+        *to = from.clone();
+        return;
+    };
+    match from {
+        Value::Object(fields) => {
+            let Some(child) = fields.get(*segment) else {
+                return;
+            };
+            if !to.is_object() {
+                *to = Value::Object(Map::new());
+            }
+            if let Value::Object(into) = to {
+                let slot = into.entry(*segment).or_insert(Value::Null);
+                copy_path(child, slot, rest);
+            }
+        }
+        Value::Array(elements) => {
+            let Some(index) = segment.parse::<usize>().ok() else {
+                return;
+            };
+            let Some(child) = elements.get(index) else {
+                return;
+            };
+            if !to.is_array() {
+                *to = Value::Array(Vec::new());
+            }
+            if let Value::Array(into) = to {
+                if into.len() <= index {
+                    into.resize(index + 1, Value::Null);
+                }
+                copy_path(child, &mut into[index], rest);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -162,26 +333,13 @@ pub fn event_line(kind: &str, object: &impl Serialize) -> Bytes {
     Bytes::from(line)
 }
 
-fn list_item(object: &Value) -> Bytes {
-    Bytes::from(serde_json::to_vec(&WithoutTypeMeta(object)).unwrap_or_default())
-}
-
-/// An object serialized without `apiVersion` and `kind`, without copying it.
-struct WithoutTypeMeta<'a>(&'a Value);
-
-impl Serialize for WithoutTypeMeta<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let Value::Object(fields) = self.0 else {
-            return self.0.serialize(serializer);
-        };
-        let mut map = serializer.serialize_map(None)?;
-        for (name, value) in fields {
-            if name != "apiVersion" && name != "kind" {
-                map.serialize_entry(name, value)?;
-            }
-        }
-        map.end()
+/// A list item: the object without `apiVersion` and `kind`.
+fn list_item(mut object: Value) -> Bytes {
+    if let Value::Object(fields) = &mut object {
+        fields.remove("apiVersion");
+        fields.remove("kind");
     }
+    Bytes::from(serde_json::to_vec(&object).unwrap_or_default())
 }
 
 /// Values computed once per key on first use; the lock is held while one
@@ -213,7 +371,81 @@ mod tests {
     #[test]
     fn list_items_leave_type_meta_out() {
         let object = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"}});
-        assert_eq!(&list_item(&object)[..], br#"{"metadata":{"name":"a"}}"#);
+        assert_eq!(&list_item(object)[..], br#"{"metadata":{"name":"a"}}"#);
+    }
+
+    fn pod() -> Value {
+        json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "a", "namespace": "ns", "labels": {"app": "web"},
+                         "resourceVersion": "1"},
+            "spec": {"nodeName": "n1", "hostNetwork": true, "containers": [{"name": "c"}]},
+            "status": {"phase": "Running", "podIPs": [{"ip": "10.0.0.1"}]}
+        })
+    }
+
+    fn cached(object: &Value, revision: u64) -> CachedObject {
+        let bytes = serde_json::to_vec(object).unwrap();
+        CachedObject::decode("/registry/pods/ns/a".into(), &bytes, Revision(revision)).unwrap()
+    }
+
+    #[test]
+    fn stored_forms_are_the_object_with_its_resource_version() {
+        let object = cached(&pod(), 7);
+        let mut expected = pod();
+        expected["metadata"]["resourceVersion"] = json!("7");
+        assert_eq!(object.stored(), expected);
+        let line: Value = serde_json::from_slice(&object.stored_event_line("ADDED")).unwrap();
+        assert_eq!(line, json!({"type": "ADDED", "object": expected}));
+        assert!(object.stored_event_line("ADDED").ends_with(b"}\n"));
+        let item: Value = serde_json::from_slice(&object.item).unwrap();
+        let Value::Object(mut fields) = expected else {
+            unreachable!()
+        };
+        fields.remove("apiVersion");
+        fields.remove("kind");
+        assert_eq!(item, Value::Object(fields));
+    }
+
+    #[test]
+    fn objects_without_other_fields_or_type_meta_make_valid_lines() {
+        for stored in [
+            json!({"apiVersion": "v1", "kind": "Pod"}),
+            json!({"x": 1}),
+            json!({}),
+        ] {
+            let object = cached(&stored, 3);
+            let line: Value =
+                serde_json::from_slice(&object.stored_event_line("MODIFIED")).unwrap();
+            assert_eq!(line["object"], object.stored());
+        }
+        let at = cached(&pod(), 3).at(Revision(9));
+        assert_eq!(at.stored()["metadata"]["resourceVersion"], "9");
+    }
+
+    #[test]
+    fn facts_answer_selectors_as_the_whole_object_does() {
+        let facts: Value = serde_json::from_slice(&selected_facts(&pod()).unwrap()).unwrap();
+        assert_eq!(facts["metadata"]["labels"], json!({"app": "web"}));
+        assert_eq!(facts["spec"]["nodeName"], "n1");
+        assert_eq!(facts["spec"]["hostNetwork"], true);
+        assert_eq!(facts["status"]["podIPs"], json!([{"ip": "10.0.0.1"}]));
+        assert!(
+            facts["spec"].get("containers").is_none(),
+            "only selectable fields"
+        );
+        let labels = crate::selectors::FieldLabels::new("", "v1", "Pod", &["spec.nodeName"]);
+        let paths = field_paths("", &["spec.nodeName", "status.podIP", "spec.hostNetwork"]);
+        assert!(paths.contains(&"status.podIPs.0.ip"));
+        assert_eq!(labels.values(&facts), labels.values(&pod()));
+        let full = crate::selectors::field_values("", &["status.podIP"], &pod());
+        assert_eq!(
+            full,
+            crate::selectors::field_values("", &["status.podIP"], &facts)
+        );
+        assert_eq!(full["status.podIP"], "10.0.0.1");
+        assert!(selected_facts(&json!({"apiVersion": "x/v1", "kind": "Unknown"})).is_none());
     }
 
     #[test]

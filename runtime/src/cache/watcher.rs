@@ -200,7 +200,7 @@ impl Watcher {
         }
         match &self.options.filter {
             None => Ok(true),
-            Some(filter) => Ok(filter(&*object.served(self.options.endpoint)?)),
+            Some(filter) => object.selected_by(self.options.endpoint, &**filter),
         }
     }
 

@@ -465,6 +465,25 @@ const SPECIAL: &[(&str, &str, Extract<'static>)] = &[
     ),
 ];
 
+/// Every path [`field_values`] may read for a resource of `group` whose
+/// supported field labels are `field_selectors`: what a copy of an object
+/// must keep for field selectors to see the same values as on the whole.
+pub fn field_paths(group: &str, field_selectors: &[&'static str]) -> Vec<&'static str> {
+    let mut paths = vec!["metadata.name", "metadata.namespace"];
+    for label in field_selectors {
+        let how = SPECIAL
+            .iter()
+            .find(|(g, l, _)| *g == group && l == label)
+            .map_or(Extract::Str(label), |(_, _, how)| *how);
+        match how {
+            Extract::Str(path) | Extract::Bool(path) | Extract::Int(path) => paths.push(path),
+            Extract::FirstOf(more) => paths.extend_from_slice(more),
+            Extract::Unset => {}
+        }
+    }
+    paths
+}
+
 /// The selectable field values of `object`, a resource of `group` whose
 /// supported field labels are `field_selectors`: `metadata.name`,
 /// `metadata.namespace` and one entry per label, stringified as upstream's

@@ -19,7 +19,7 @@
 mod fields;
 mod labels;
 
-pub use fields::{FieldLabels, FieldOp, FieldSelector, FieldTerm, field_values};
+pub use fields::{FieldLabels, FieldOp, FieldSelector, FieldTerm, field_paths, field_values};
 pub use labels::{LabelSelector, Operator, Requirement, validate_label_key, validate_label_value};
 
 use std::fmt;
