@@ -671,17 +671,56 @@ impl Store {
     /// A namespaced create needs its namespace to exist and not be terminating.
     async fn require_namespace(&self, namespace: &str) -> Result<(), ApiError> {
         let key = format!("{}/namespaces/{namespace}", keys::ROOT);
-        let Some(kv) = self.storage.get(&key, None).await.map_err(storage_error)? else {
-            return Err(ApiError::not_found("", "namespaces", namespace));
+        let terminating = match self.cached_namespace_phase(&key).await {
+            Some(phase) => phase == "Terminating",
+            None => {
+                let Some(kv) = self.storage.get(&key, None).await.map_err(storage_error)? else {
+                    return Err(ApiError::not_found("", "namespaces", namespace));
+                };
+                let namespace_state: NamespaceState = serde_json::from_slice(&kv.value)
+                    .map_err(|e| ApiError::internal(e.to_string()))?;
+                namespace_state.phase() == Some("Terminating")
+            }
         };
-        let namespace_state: NamespaceState =
-            serde_json::from_slice(&kv.value).map_err(|e| ApiError::internal(e.to_string()))?;
-        if namespace_state.phase() == Some("Terminating") {
+        if terminating {
             return Err(ApiError::forbidden(format!(
                 "unable to create new content in namespace {namespace} because it is being terminated"
             )));
         }
         Ok(())
+    }
+}
+
+/// The core Namespace resource, whose watch cache answers most namespace
+/// checks.
+fn namespaces() -> Option<&'static ResourceDescriptor> {
+    generated::RESOURCES
+        .iter()
+        .find(|r| r.group.is_empty() && r.version == "v1" && r.plural == "namespaces")
+}
+
+impl Store {
+    /// The phase of the namespace stored at `key` as the watch cache has
+    /// it, as upstream's namespace lifecycle check reads its informer;
+    /// `None` when the cache does not have it (yet: it may lag a namespace
+    /// created a moment ago), and storage decides.
+    async fn cached_namespace_phase(&self, key: &str) -> Option<String> {
+        let resource = namespaces()?;
+        let cache = self.caches.resource(resource).await.ok()?;
+        let snapshot = cache.snapshot(key);
+        let object = snapshot.objects.iter().find(|o| o.key == key)?;
+        let endpoint = Endpoint {
+            served: resource,
+            stored: resource,
+        };
+        let namespace = object.served(endpoint).ok()?;
+        Some(
+            namespace
+                .pointer("/status/phase")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+        )
     }
 }
 
