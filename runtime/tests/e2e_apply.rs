@@ -502,3 +502,70 @@ async fn kube_rs_apply_on_status_records_the_subresource() {
         json!({"f:status": {"f:observedGeneration": {}, "f:replicas": {}}})
     );
 }
+
+/// Applying a Scale owns the parent's `spec.replicas` through the scale
+/// subresource, and conflicts with the manager that applied the replicas
+/// on the parent until forced.
+#[tokio::test(flavor = "multi_thread")]
+async fn kube_rs_apply_on_scale_owns_replicas() {
+    let server = TestServer::start(&["--storage=memory"]);
+    let client = client(&server).await;
+    let deployments: Api<Deployment> = Api::namespaced(client, "default");
+    let manifest: Value = serde_yaml_ng::from_str(&deployment("web", 2, &[("app", "web")]))
+        .expect("the manifest parses");
+    deployments
+        .patch(
+            "web",
+            &PatchParams::apply("deployer"),
+            &Patch::Apply(manifest),
+        )
+        .await
+        .expect("applied");
+    let scale = json!({
+        "apiVersion": "autoscaling/v1",
+        "kind": "Scale",
+        "metadata": {"name": "web"},
+        "spec": {"replicas": 5},
+    });
+    let conflict = deployments
+        .patch_scale(
+            "web",
+            &PatchParams::apply("autoscaler"),
+            &Patch::Apply(scale.clone()),
+        )
+        .await
+        .unwrap_err();
+    match conflict {
+        kube::Error::Api(status) => {
+            assert_eq!(status.code, 409);
+            assert!(
+                status.message.contains(".spec.replicas"),
+                "{}",
+                status.message
+            );
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    let scaled = deployments
+        .patch_scale(
+            "web",
+            &PatchParams::apply("autoscaler").force(),
+            &Patch::Apply(scale),
+        )
+        .await
+        .expect("forced scale apply");
+    assert_eq!(scaled.spec.unwrap().replicas, Some(5));
+    let live = deployments.get("web").await.unwrap();
+    assert_eq!(live.spec.unwrap().replicas, Some(5));
+    let autoscaler = live
+        .metadata
+        .managed_fields
+        .unwrap()
+        .into_iter()
+        .find(|e| e.manager.as_deref() == Some("autoscaler"))
+        .expect("the autoscaler's entry");
+    assert_eq!(autoscaler.subresource.as_deref(), Some("scale"));
+    assert_eq!(autoscaler.operation.as_deref(), Some("Apply"));
+    let fields = serde_json::to_value(autoscaler.fields_v1.unwrap()).unwrap();
+    assert_eq!(fields, json!({"f:spec": {"f:replicas": {}}}));
+}

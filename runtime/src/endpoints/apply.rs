@@ -34,6 +34,21 @@ pub async fn serve(
     query: Option<&str>,
     body: &[u8],
 ) -> Result<Response, ApiError> {
+    let config = configuration(at, body)?;
+    match apply_configuration(store, at, query, config).await? {
+        (created, true) => Ok((StatusCode::CREATED, json_response(&created)).into_response()),
+        (updated, false) => ok(updated),
+    }
+}
+
+/// Applies a checked configuration of the target's kind; returns the
+/// object and whether it was created.
+pub async fn apply_configuration(
+    store: &Store,
+    at: &ApplyTarget<'_>,
+    query: Option<&str>,
+    config: Value,
+) -> Result<(Value, bool), ApiError> {
     let manager = query_param(query, "fieldManager").unwrap_or_default();
     if manager.is_empty() {
         let error = FieldError::required(
@@ -56,7 +71,6 @@ pub async fn serve(
             ))
         })?,
     };
-    let config = configuration(at, body)?;
     let pinned = config.pointer("/metadata/resourceVersion").is_some();
     let served = at.endpoint.served;
     let now = Time::now().to_string();
@@ -95,14 +109,12 @@ pub async fn serve(
                     .create(at.endpoint, at.namespace, object, &options)
                     .await
                 {
-                    Ok(created) => {
-                        return Ok((StatusCode::CREATED, json_response(&created)).into_response());
-                    }
+                    Ok(created) => return Ok((created, true)),
                     Err(error) if error.reason == "AlreadyExists" => continue,
                     Err(error) => return Err(error),
                 }
             }
-            other => return ok(other?),
+            other => return Ok((other?, false)),
         }
     }
 }

@@ -7,8 +7,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use generated::support::meta::ResourceDescriptor;
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use super::apply::{ApplyTarget, apply_configuration};
 use super::media::{
     as_table, content_type, json_body, json_response, ok, table_response, with_warnings,
 };
@@ -20,7 +21,8 @@ use crate::pipeline::request_info::RequestInfo;
 use crate::printers::scale_table;
 use crate::registry::Endpoint;
 use crate::registry::eviction::Eviction;
-use crate::registry::store::WriteOptions;
+use crate::registry::object::api_version;
+use crate::registry::store::{WriteOptions, WriteTarget};
 use crate::registry::subresources::{bind, get_scale, scale_of, update_scale};
 use crate::status::ApiError;
 
@@ -70,9 +72,16 @@ pub async fn serve(
         ("scale", "patch") => {
             let patch_type = PatchType::from_media_type(&content_type(headers))?;
             if patch_type == PatchType::Apply {
-                return Err(ApiError::unsupported_media_type(
-                    "server-side apply of the scale subresource is not supported yet",
-                ));
+                let config = parent_configuration(endpoint, name, &body)?;
+                let at = ApplyTarget {
+                    endpoint,
+                    namespace,
+                    name,
+                    target: WriteTarget::Subresource("scale"),
+                    dry_run,
+                };
+                let (applied, _) = apply_configuration(store, &at, query, config).await?;
+                return ok(scale_of(&applied)?);
             }
             let validation = FieldValidation::from_query(query, "PatchOptions")?;
             let options = write_options(query, headers, "PatchOptions", dry_run)?;
@@ -122,6 +131,34 @@ pub async fn serve(
         }
         _ => Err(method_not_allowed()),
     }
+}
+
+/// An applied Scale as the configuration of its parent: the manager then
+/// owns the parent's `spec.replicas` through the scale subresource, and
+/// conflicts with other owners of it, as upstream's scale apply does.
+fn parent_configuration(endpoint: Endpoint, name: &str, body: &[u8]) -> Result<Value, ApiError> {
+    let scale: Value = serde_yaml_ng::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+    let given = format!(
+        "{}, Kind={}",
+        scale["apiVersion"].as_str().unwrap_or_default(),
+        scale["kind"].as_str().unwrap_or_default()
+    );
+    if given != "autoscaling/v1, Kind=Scale" {
+        return Err(ApiError::bad_request(format!(
+            "invalid object type: {given}, expected autoscaling/v1, Kind=Scale"
+        )));
+    }
+    let served = endpoint.served;
+    let mut config = json!({
+        "apiVersion": api_version(served.group, served.version),
+        "kind": served.kind,
+        "metadata": {"name": name},
+    });
+    if let Some(replicas) = scale.pointer("/spec/replicas") {
+        config["spec"] = json!({"replicas": replicas});
+    }
+    Ok(config)
 }
 
 /// Who writes (for managedFields) and whether the write is a dry run.
