@@ -3,6 +3,8 @@
 //! from the watch cache, waiting for it to reach the revision as upstream
 //! does, and 504 when it does not in time.
 
+use std::sync::Arc;
+
 use generated::support::meta::Verb;
 use serde_json::Value;
 
@@ -40,7 +42,7 @@ pub async fn get(
     let key = keys::object_key(endpoint.stored, namespace, name);
     let snapshot = cache.snapshot(&key);
     match snapshot.objects.iter().find(|object| object.key == key) {
-        Some(object) => Ok((*object.served(endpoint)?).clone()),
+        Some(object) => Ok(Arc::unwrap_or_clone(object.served(endpoint)?)),
         None => Err(ApiError::not_found(
             endpoint.served.group,
             endpoint.served.plural,

@@ -3,6 +3,8 @@
 //! snapshot the cache no longer keeps, a cache that does not catch up in
 //! time).
 
+use std::sync::Arc;
+
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -46,7 +48,7 @@ pub async fn list(
                 let items = page
                     .items
                     .iter()
-                    .map(|item| item.served(endpoint).map(|o| (*o).clone()))
+                    .map(|item| item.served(endpoint).map(Arc::unwrap_or_clone))
                     .collect::<Result<Vec<Value>, ApiError>>()?;
                 let meta = TableListMeta {
                     resource_version: page.revision.to_string(),
