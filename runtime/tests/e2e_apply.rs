@@ -10,18 +10,8 @@ use std::path::PathBuf;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::{Value, json};
 use support::TestServer;
-
-async fn client(server: &TestServer) -> kube::Client {
-    let kubeconfig =
-        Kubeconfig::read_from(&server.kubeconfig).expect("the admin kubeconfig parses");
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-        .await
-        .expect("the admin kubeconfig is usable");
-    kube::Client::try_from(config).expect("a client")
-}
 
 /// A Deployment manifest with `replicas` and the given labels.
 fn deployment(name: &str, replicas: u32, labels: &[(&str, &str)]) -> String {
@@ -299,7 +289,7 @@ fn kubectl_server_side_apply_takes_over_from_client_side_apply() {
 #[tokio::test(flavor = "multi_thread")]
 async fn kube_rs_apply_conflicts_and_force() {
     let server = TestServer::start(&["--storage=memory"]);
-    let client = client(&server).await;
+    let client = server.client().await;
     let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
     let config = |mode: &str| {
         json!({
@@ -460,7 +450,7 @@ async fn kube_rs_apply_conflicts_and_force() {
 #[tokio::test(flavor = "multi_thread")]
 async fn kube_rs_apply_on_status_records_the_subresource() {
     let server = TestServer::start(&["--storage=memory"]);
-    let client = client(&server).await;
+    let client = server.client().await;
     let deployments: Api<Deployment> = Api::namespaced(client, "default");
     let object: Deployment = serde_yaml_ng::from_str(&deployment("api", 1, &[("app", "api")]))
         .expect("the manifest parses");
@@ -509,7 +499,7 @@ async fn kube_rs_apply_on_status_records_the_subresource() {
 #[tokio::test(flavor = "multi_thread")]
 async fn kube_rs_apply_on_scale_owns_replicas() {
     let server = TestServer::start(&["--storage=memory"]);
-    let client = client(&server).await;
+    let client = server.client().await;
     let deployments: Api<Deployment> = Api::namespaced(client, "default");
     let manifest: Value = serde_yaml_ng::from_str(&deployment("web", 2, &[("app", "web")]))
         .expect("the manifest parses");

@@ -11,23 +11,13 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{
     Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
 };
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::json;
 use support::TestServer;
-
-async fn client(server: &TestServer) -> kube::Client {
-    let kubeconfig =
-        Kubeconfig::read_from(&server.kubeconfig).expect("the admin kubeconfig parses");
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-        .await
-        .expect("the admin kubeconfig is usable");
-    kube::Client::try_from(config).expect("a client")
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn typed_round_trip_through_kube_rs() {
     let server = TestServer::start(&["--storage=memory"]);
-    let client = client(&server).await;
+    let client = server.client().await;
     let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
 
     let mut cm: ConfigMap = serde_json::from_value(json!({
@@ -99,7 +89,7 @@ async fn typed_round_trip_through_kube_rs() {
 #[tokio::test(flavor = "multi_thread")]
 async fn watch_streams_typed_events() {
     let server = TestServer::start(&["--storage=memory"]);
-    let client = client(&server).await;
+    let client = server.client().await;
     let deployments: Api<Deployment> = Api::namespaced(client, "default");
     let rv = deployments
         .list(&ListParams::default())

@@ -9,7 +9,6 @@ use std::process::{Command, Output, Stdio};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::{Value, json};
 use support::TestServer;
 
@@ -178,20 +177,12 @@ fn annotate_and_metadata_validation() {
     );
 }
 
-async fn client(server: &TestServer) -> kube::Client {
-    let kubeconfig = Kubeconfig::read_from(&server.kubeconfig).unwrap();
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-        .await
-        .unwrap();
-    kube::Client::try_from(config).unwrap()
-}
-
 /// Eight writers each add their own keys to one ConfigMap with
 /// read-modify-write and retry on 409: every key must be there at the end.
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_read_modify_write_loses_no_update() {
     let server = TestServer::start(&[]);
-    let client = client(&server).await;
+    let client = server.client().await;
     let config_maps: Api<ConfigMap> = Api::namespaced(client, "default");
     let initial: ConfigMap =
         serde_json::from_value(json!({"metadata": {"name": "counter"}, "data": {}})).unwrap();

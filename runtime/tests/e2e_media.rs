@@ -6,17 +6,8 @@ mod support;
 
 use http::{Method, Request, header};
 use http_body_util::BodyExt;
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::Value;
 use support::TestServer;
-
-async fn client(server: &TestServer) -> kube::Client {
-    let kubeconfig = Kubeconfig::read_from(&server.kubeconfig).unwrap();
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-        .await
-        .unwrap();
-    kube::Client::try_from(config).unwrap()
-}
 
 /// Sends a request and returns the status code, Content-Type and body.
 async fn send(
@@ -50,7 +41,7 @@ const CONFIG_MAP_YAML: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  nam
 #[tokio::test(flavor = "multi_thread")]
 async fn yaml_and_protobuf_in_and_out() {
     let server = TestServer::start(&["--storage=memory"]);
-    let client = client(&server).await;
+    let client = server.client().await;
     let path = "/api/v1/namespaces/default/configmaps";
 
     // A YAML body creates the object; a YAML answer describes it.
@@ -108,7 +99,7 @@ async fn yaml_and_protobuf_in_and_out() {
 #[tokio::test(flavor = "multi_thread")]
 async fn metadata_only_lists_and_unacceptable_types() {
     let server = TestServer::start(&["--storage=memory"]);
-    let client = client(&server).await;
+    let client = server.client().await;
     let path = "/api/v1/namespaces/default/configmaps";
     let (status, _, _) = send(
         &client,
@@ -193,7 +184,7 @@ async fn metadata_only_lists_and_unacceptable_types() {
 #[tokio::test(flavor = "multi_thread")]
 async fn aggregated_discovery_revalidates_with_etags() {
     let server = TestServer::start(&["--storage=memory"]);
-    let client = client(&server).await;
+    let client = server.client().await;
     let v2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
     let request = |accept: &'static str, etag: Option<String>| {
         let mut builder = Request::builder()

@@ -10,21 +10,12 @@ use std::io::Read;
 use flate2::read::GzDecoder;
 use http::{HeaderMap, Request, header};
 use http_body_util::BodyExt;
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use prost::Message;
 use runtime::openapi_proto::messages::Document;
 use support::TestServer;
 
 const PROTOBUF_OLD_NAME: &str = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf";
 const PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
-
-async fn client(server: &TestServer) -> kube::Client {
-    let kubeconfig = Kubeconfig::read_from(&server.kubeconfig).unwrap();
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-        .await
-        .unwrap();
-    kube::Client::try_from(config).unwrap()
-}
 
 /// GETs `/openapi/v2` with the given headers: status, headers and body.
 async fn get(
@@ -53,7 +44,7 @@ fn text(headers: &HeaderMap, name: header::HeaderName) -> &str {
 #[tokio::test(flavor = "multi_thread")]
 async fn protobuf_with_etag_and_not_modified() {
     let server = TestServer::start(&["--storage=memory"]);
-    let client = client(&server).await;
+    let client = server.client().await;
 
     let (status, headers, body) = get(&client, &[(header::ACCEPT, PROTOBUF_OLD_NAME)]).await;
     assert_eq!(status, 200);

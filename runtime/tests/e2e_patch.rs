@@ -10,7 +10,6 @@ use std::process::{Command, Output, Stdio};
 
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::{Value, json};
 use support::TestServer;
 
@@ -337,19 +336,10 @@ fn field_validation_directives() {
     );
 }
 
-async fn client(server: &TestServer) -> kube::Client {
-    let kubeconfig =
-        Kubeconfig::read_from(&server.kubeconfig).expect("the admin kubeconfig parses");
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-        .await
-        .expect("the admin kubeconfig is usable");
-    kube::Client::try_from(config).expect("a client")
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn kube_rs_patches() {
     let server = TestServer::start(&["--storage=memory"]);
-    let client = client(&server).await;
+    let client = server.client().await;
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
     let deployment: Deployment = serde_json::from_value(deployment_json()).unwrap();
     deployments

@@ -12,20 +12,10 @@ use std::time::Duration;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ListParams, PostParams, WatchEvent, WatchParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde_json::json;
 
 use etcd_support::EtcdProcess;
 use support::TestServer;
-
-async fn client(server: &TestServer) -> kube::Client {
-    let kubeconfig =
-        Kubeconfig::read_from(&server.kubeconfig).expect("the admin kubeconfig parses");
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-        .await
-        .expect("the admin kubeconfig is usable");
-    kube::Client::try_from(config).expect("a client")
-}
 
 async fn create(api: &Api<ConfigMap>, name: &str) {
     let object: ConfigMap = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
@@ -48,8 +38,8 @@ async fn two_servers_on_one_etcd_see_each_others_writes_and_events() {
     let flag = format!("--etcd-servers={}", etcd.endpoint());
     let first = TestServer::start(&[&flag]);
     let second = TestServer::start(&[&flag]);
-    let on_first: Api<ConfigMap> = Api::namespaced(client(&first).await, "default");
-    let on_second: Api<ConfigMap> = Api::namespaced(client(&second).await, "default");
+    let on_first: Api<ConfigMap> = Api::namespaced(first.client().await, "default");
+    let on_second: Api<ConfigMap> = Api::namespaced(second.client().await, "default");
 
     // Both caches are built before the writes, so the lists below must
     // come from caches kept current by the etcd watch.

@@ -14,19 +14,9 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ListParams, PostParams, VersionMatch, WatchEvent, WatchParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use serde_json::{Value, json};
 use support::TestServer;
-
-async fn client(server: &TestServer) -> kube::Client {
-    let kubeconfig =
-        Kubeconfig::read_from(&server.kubeconfig).expect("the admin kubeconfig parses");
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-        .await
-        .expect("the admin kubeconfig is usable");
-    kube::Client::try_from(config).expect("a client")
-}
 
 fn config_map(name: &str, data: &str) -> ConfigMap {
     serde_json::from_value(json!({"metadata": {"name": name}, "data": {"value": data}})).unwrap()
@@ -89,7 +79,7 @@ fn kubectl_get_watch_sees_a_create_from_another_kubectl() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_reflector_follows_changes_and_resumes_from_bookmarks() {
     let server = TestServer::start(&["--storage=memory"]);
-    let client = client(&server).await;
+    let client = server.client().await;
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
     create(&api, "one").await;
     let (reader, writer) = reflector::store();
@@ -129,7 +119,7 @@ async fn a_reflector_follows_changes_and_resumes_from_bookmarks() {
 #[tokio::test(flavor = "multi_thread")]
 async fn bookmarks_carry_only_a_resource_version() {
     let server = TestServer::start(&["--storage=memory"]);
-    let client = client(&server).await;
+    let client = server.client().await;
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
     let rv = create(&api, "one").await;
     let params = WatchParams {
@@ -153,7 +143,7 @@ async fn bookmarks_carry_only_a_resource_version() {
 async fn a_too_old_resource_version_ends_the_watch_with_410() {
     // A window of two events per resource.
     let server = TestServer::start(&["--storage=memory", "--default-watch-cache-size=2"]);
-    let client = client(&server).await;
+    let client = server.client().await;
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
     let mut revisions = Vec::new();
     for name in ["one", "two", "three"] {
@@ -201,7 +191,7 @@ async fn a_too_old_resource_version_ends_the_watch_with_410() {
 #[tokio::test(flavor = "multi_thread")]
 async fn streaming_lists_send_initial_events_then_a_marked_bookmark() {
     let server = TestServer::start(&["--storage=memory"]);
-    let client = client(&server).await;
+    let client = server.client().await;
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
     create(&api, "one").await;
     create(&api, "two").await;
@@ -270,7 +260,7 @@ async fn streaming_lists_send_initial_events_then_a_marked_bookmark() {
 #[tokio::test(flavor = "multi_thread")]
 async fn deprecated_watch_paths_still_watch() {
     let server = TestServer::start(&["--storage=memory"]);
-    let client = client(&server).await;
+    let client = server.client().await;
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
     create(&api, "one").await;
     create(&api, "two").await;
@@ -296,7 +286,7 @@ async fn deprecated_watch_paths_still_watch() {
 #[tokio::test(flavor = "multi_thread")]
 async fn paginated_lists_are_one_snapshot_and_exact_reads_go_back_in_time() {
     let server = TestServer::start(&["--storage=memory"]);
-    let client = client(&server).await;
+    let client = server.client().await;
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
     for name in ["a", "b", "c"] {
         create(&api, name).await;
@@ -348,8 +338,8 @@ async fn paginated_lists_are_one_snapshot_and_exact_reads_go_back_in_time() {
 async fn a_reader_that_stops_reading_does_not_hold_up_others() {
     let server = TestServer::start(&["--storage=memory"]);
     // Separate clients: separate connections, as separate processes have.
-    let slow_client = client(&server).await;
-    let fast_client = client(&server).await;
+    let slow_client = server.client().await;
+    let fast_client = server.client().await;
     let slow_api: Api<ConfigMap> = Api::namespaced(slow_client, "default");
     let api: Api<ConfigMap> = Api::namespaced(fast_client, "default");
     let rv = api

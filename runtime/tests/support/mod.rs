@@ -115,3 +115,18 @@ impl Drop for TestServer {
         let _ = self.child.wait();
     }
 }
+
+impl TestServer {
+    /// A kube-rs client that talks to the server with the admin kubeconfig.
+    pub async fn client(&self) -> kube::Client {
+        let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig)
+            .expect("the admin kubeconfig parses");
+        let config = kube::Config::from_custom_kubeconfig(
+            kubeconfig,
+            &kube::config::KubeConfigOptions::default(),
+        )
+        .await
+        .expect("the admin kubeconfig is usable");
+        kube::Client::try_from(config).expect("a client")
+    }
+}
