@@ -11,7 +11,10 @@
 //! alike. Results go to `bench/results/<UTC date-time>.json`, compared
 //! with the newest earlier file of the same mode.
 //!
-//! Suites: `storage` creates ConfigMaps (1 and 32 clients), `api` gets
+//! Suites: `storage` measures the storage backends without the API
+//! server (put, get, range and watch fan-out through the `Storage` trait,
+//! opened inside the load generator, against the same operations sent
+//! straight to etcd), `api` creates ConfigMaps (1 and 32 clients), gets
 //! and updates them, `list` lists realistic Pods four ways, `watch`
 //! measures event delivery to 100 and 1,000 watchers, `startup` times a
 //! fresh server to its first ready `/readyz`.
@@ -59,6 +62,14 @@ struct Settings {
     /// Objects created while the watchers watch, and how fast.
     watch_writes: u64,
     watch_rate: f64,
+    /// Storage suite: puts and gets per run, keys a range reads, ranges
+    /// per run, watchers of the fan-out runs and the keys put meanwhile.
+    store_puts: u64,
+    store_gets: u64,
+    store_keys: u64,
+    store_ranges: u64,
+    store_watchers: Vec<usize>,
+    store_watch_puts: u64,
 }
 
 impl Settings {
@@ -77,6 +88,12 @@ impl Settings {
             watchers: vec![100, 1_000],
             watch_writes: 500,
             watch_rate: 200.0,
+            store_puts: 5_000,
+            store_gets: 20_000,
+            store_keys: 1_000,
+            store_ranges: 20,
+            store_watchers: vec![100, 1_000],
+            store_watch_puts: 2_000,
         }
     }
 
@@ -91,6 +108,11 @@ impl Settings {
             lists: 20,
             selector_lists: 100,
             watch_writes: 1_000,
+            store_puts: 20_000,
+            store_gets: 100_000,
+            store_keys: 10_000,
+            store_ranges: 50,
+            store_watch_puts: 5_000,
             ..Settings::quick()
         }
     }
@@ -108,6 +130,13 @@ impl Settings {
             "watchers": self.watchers,
             "watch_writes": self.watch_writes,
             "watch_rate": self.watch_rate,
+            "store_puts": self.store_puts,
+            "store_gets": self.store_gets,
+            "store_keys": self.store_keys,
+            "store_ranges": self.store_ranges,
+            "store_watchers": self.store_watchers,
+            "store_watch_puts": self.store_watch_puts,
+            "store_watch_rate": STORE_WATCH_RATE,
             "configmap_data_bytes": CONFIGMAP_BYTES,
         })
     }
@@ -115,6 +144,9 @@ impl Settings {
 
 /// Data bytes of every ConfigMap written.
 const CONFIGMAP_BYTES: usize = 1024;
+
+/// Puts per second while the storage suite's watchers watch.
+const STORE_WATCH_RATE: f64 = 1_000.0;
 
 /// Backstop for one load generator run that hangs.
 const RUN_LIMIT: Duration = Duration::from_secs(600);
@@ -191,7 +223,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         results: Results::default(),
         notes: Vec::new(),
     };
-    bench.start(suites.iter().any(|s| *s != "startup"))?;
+    let servers = suites.iter().any(|s| ["api", "list", "watch"].contains(s));
+    bench.start(servers)?;
     for suite in &suites {
         let began = Instant::now();
         eprintln!("== {suite}");
@@ -366,8 +399,88 @@ impl Bench {
         self.etcd.as_ref().map(|etcd| etcd.endpoint.clone())
     }
 
-    /// Create throughput: 1 and 32 clients, every backend and raw etcd.
+    /// The storage backends on their own: each run opens one backend in
+    /// the load generator (the embedded store in a directory of its own,
+    /// the etcd backend and raw etcd on the bench's etcd) and puts, gets,
+    /// ranges or watches 1 KiB values.
     fn storage(&mut self) {
+        let s = self.settings.clone();
+        let Some(endpoint) = self.etcd_endpoint() else {
+            self.note("storage suite skipped: etcd did not start".to_owned());
+            return;
+        };
+        let data_dir = self.work.join("store-embedded");
+        let targets = [
+            ("store-memory", "memory"),
+            ("store-embedded", "embedded"),
+            ("store-etcd", "etcd"),
+            ("etcd", "raw-etcd"),
+        ];
+        let store_args = |backend: &str, op: &str, prefix: String| {
+            vec![
+                "storage".to_owned(),
+                "--backend".to_owned(),
+                backend.to_owned(),
+                "--op".to_owned(),
+                op.to_owned(),
+                "--data-dir".to_owned(),
+                data_dir.display().to_string(),
+                "--endpoint".to_owned(),
+                endpoint.clone(),
+                "--key-prefix".to_owned(),
+                prefix,
+                "--size".to_owned(),
+                CONFIGMAP_BYTES.to_string(),
+            ]
+        };
+        for repeat in 0..s.repeats {
+            let mut runs: Vec<(&str, &str, usize, Metric, Vec<String>)> = Vec::new();
+            for clients in [1, 32] {
+                runs.push((
+                    "put",
+                    "put",
+                    clients,
+                    Metric::Throughput,
+                    load_args(clients, s.store_puts, s.time_limit),
+                ));
+                runs.push(("get", "get", clients, Metric::Throughput, {
+                    let mut args = load_args(clients, s.store_gets, s.time_limit);
+                    args.extend(["--keys".into(), s.store_keys.to_string()]);
+                    args
+                }));
+            }
+            runs.push(("range", "range", 1, Metric::Latency, {
+                let mut args = load_args(1, s.store_ranges, s.time_limit);
+                args.extend(["--keys".into(), s.store_keys.to_string()]);
+                args
+            }));
+            for &watchers in &s.store_watchers {
+                runs.push(("watch", "watch", watchers, Metric::TailLatency, {
+                    vec![
+                        "--keys".into(),
+                        s.store_watch_puts.to_string(),
+                        "--watchers".into(),
+                        watchers.to_string(),
+                        "--rate".into(),
+                        STORE_WATCH_RATE.to_string(),
+                    ]
+                }));
+            }
+            for (name, op, clients, metric, load) in runs {
+                for (target, backend) in targets {
+                    let prefix = format!("/registry/bench/{op}-c{clients}-r{repeat}/");
+                    let mut args = store_args(backend, op, prefix);
+                    args.extend(load.clone());
+                    let workload = format!("storage {name}");
+                    self.measure(&workload, target, clients, metric, args);
+                }
+            }
+        }
+    }
+
+    /// ConfigMap creates with 1 and 32 clients, every backend and raw
+    /// etcd.
+    fn creates(&mut self) {
         let s = self.settings.clone();
         for repeat in 0..s.repeats {
             for clients in [1, 32] {
@@ -394,9 +507,10 @@ impl Bench {
         }
     }
 
-    /// Get and read-modify-write with 32 clients over a fixed set of
-    /// objects, seeded first (unmeasured).
+    /// Creates, then get and read-modify-write with 32 clients over a
+    /// fixed set of objects, seeded first (unmeasured).
     fn api(&mut self) {
+        self.creates();
         let s = self.settings.clone();
         let seed = load_args(32, s.objects, 300.0);
         let mut ready = Vec::new();

@@ -2,7 +2,8 @@
 //!
 //! Each invocation runs one workload against a running ferrokube (HTTP/2
 //! over TLS with the admin client certificate) or against etcd directly
-//! (the baseline), and prints one JSON line: operations, errors, seconds,
+//! (the baseline), or against one storage backend opened in-process
+//! (`storage`), and prints one JSON line: operations, errors, seconds,
 //! throughput, p50/p99/p99.9/max latency in milliseconds, and
 //! workload-specific `extra` fields. It runs in a process of its own so
 //! that the server's CPU and memory figures are the server's alone.
@@ -13,6 +14,7 @@ mod kube;
 mod objects;
 mod startup;
 mod stats;
+mod storage;
 mod watch;
 
 use std::path::PathBuf;
@@ -212,6 +214,37 @@ enum Workload {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// One storage backend (or raw etcd) without the API server: put, get,
+    /// range or watch fan-out of 1 KiB values.
+    Storage {
+        #[arg(long, value_enum)]
+        backend: storage::Backend,
+        #[arg(long, value_enum)]
+        op: storage::Op,
+        #[command(flatten)]
+        load: Load,
+        /// The embedded store's directory.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// etcd's client URL (etcd backend and raw etcd).
+        #[arg(long)]
+        endpoint: Option<String>,
+        /// Keys are `<key-prefix><n>`, under `/registry/`.
+        #[arg(long)]
+        key_prefix: String,
+        /// Data bytes of the ConfigMap each value holds.
+        #[arg(long, default_value_t = 1024)]
+        size: usize,
+        /// Keys seeded before a get or range run; keys put during a watch run.
+        #[arg(long, default_value_t = 1000)]
+        keys: u64,
+        /// Watchers of a watch run.
+        #[arg(long, default_value_t = 100)]
+        watchers: usize,
+        /// Puts per second during a watch run.
+        #[arg(long, default_value_t = 1000.0)]
+        rate: f64,
+    },
     /// Baseline: put keys into etcd.
     EtcdPut {
         #[command(flatten)]
@@ -373,6 +406,31 @@ async fn run(workload: Workload) -> Result<Value> {
             settle_ms,
             args,
         } => startup::run(&server, &data_dir, &args, Duration::from_millis(settle_ms)).await?,
+        Workload::Storage {
+            backend,
+            op,
+            load,
+            data_dir,
+            endpoint,
+            key_prefix,
+            size,
+            keys,
+            watchers,
+            rate,
+        } => {
+            let spec = storage::StorageSpec {
+                backend,
+                op,
+                data_dir,
+                endpoint,
+                prefix: key_prefix,
+                size,
+                keys,
+                watchers,
+                rate,
+            };
+            storage::run(spec, load.budget()).await?
+        }
         Workload::EtcdPut {
             etcd,
             load,
