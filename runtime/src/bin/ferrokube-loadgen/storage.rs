@@ -228,7 +228,7 @@ pub async fn run(spec: StorageSpec, budget: Budget) -> Result<Value> {
         bail!("--key-prefix must start with /registry/ and end with /");
     }
     let store = Store::open(&spec).await?;
-    let value_bytes = value(ValueKind::Configmap, spec.size, 0).len();
+    let value_bytes = value_of(&spec).len();
     let mut result = match spec.op {
         Op::Put => put(&store, &spec, budget).await,
         Op::Get => {
@@ -245,17 +245,19 @@ pub async fn run(spec: StorageSpec, budget: Budget) -> Result<Value> {
     Ok(result)
 }
 
-/// The value of key `n`: a stored ConfigMap with `size` data bytes.
-fn value_of(spec: &StorageSpec, n: u64) -> Bytes {
-    Bytes::from(value(ValueKind::Configmap, spec.size, n))
+/// The value every key gets: a stored ConfigMap with `size` data bytes.
+/// Built once, so that making values costs the load generator nothing
+/// (the store does not look inside them).
+fn value_of(spec: &StorageSpec) -> Bytes {
+    Bytes::from(value(ValueKind::Configmap, spec.size, 0))
 }
 
 async fn put(store: &Store, spec: &StorageSpec, budget: Budget) -> Value {
-    let (store, prefix, size) = (store.clone(), spec.prefix.clone(), spec.size);
+    let (store, prefix, value) = (store.clone(), spec.prefix.clone(), value_of(spec));
     let (samples, elapsed) = closed_loop(budget, move |n| {
         let store = store.clone();
         let key = format!("{prefix}{n}");
-        let value = Bytes::from(value(ValueKind::Configmap, size, n));
+        let value = value.clone();
         async move { store.put(&key, value).await }
     })
     .await;
@@ -373,12 +375,13 @@ async fn watch(store: &Store, spec: &StorageSpec) -> Result<Value> {
     let mut interval = tokio::time::interval(Duration::from_secs_f64(1.0 / spec.rate.max(1.0)));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut puts = Vec::with_capacity(spec.keys as usize);
+    let value = value_of(spec);
     for n in 0..spec.keys {
         interval.tick().await;
         let permit = writers.clone().acquire_owned().await?;
         let (store, acks) = (store.clone(), acks.clone());
         let key = format!("{}{n}", spec.prefix);
-        let value = value_of(spec, n);
+        let value = value.clone();
         puts.push(tokio::spawn(async move {
             let written = store.put(&key, value).await;
             acks[n as usize].store(base.elapsed().as_micros() as u64, Ordering::Release);
