@@ -620,6 +620,7 @@ impl Bench {
                     args.extend(load.clone());
                     args.extend(objects("bench-list", "pod"));
                     args.extend(["--mode".into(), mode.into()]);
+                    let peak_reset = self.servers[n].reset_peak();
                     let before = self.servers[n].memory_kib();
                     let name = self.servers[n].name.clone();
                     let Some(mut result) = self.run_once(workload, &name, 1, args) else {
@@ -630,6 +631,11 @@ impl Bench {
                         result["extra"]["rss_before_kib"] = json!(before);
                         result["extra"]["rss_after_kib"] = json!(after);
                         result["extra"]["hwm_kib"] = json!(peak);
+                        if peak_reset {
+                            // The peak since the reset: what the lists
+                            // of this run added at most.
+                            result["extra"]["peak_extra_kib"] = json!(peak.saturating_sub(before));
+                        }
                     }
                     self.results
                         .add(workload, &name, 1, Metric::Latency, result);

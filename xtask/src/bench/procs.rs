@@ -185,6 +185,14 @@ impl Ferrokube {
     pub fn memory_kib(&self) -> Option<(u64, u64)> {
         memory_kib(self.child.0.id())
     }
+
+    /// Resets the server's peak RSS (VmHWM) to its current RSS, so that
+    /// the next reading's peak belongs to what ran in between. Linux
+    /// only; false if the kernel refused.
+    pub fn reset_peak(&self) -> bool {
+        let path = format!("/proc/{}/clear_refs", self.child.0.id());
+        std::fs::write(path, "5").is_ok()
+    }
 }
 
 /// VmRSS and VmHWM of a process, in KiB.

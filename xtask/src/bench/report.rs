@@ -299,8 +299,16 @@ fn notes(median: &Value) -> String {
     if let (Some(before), Some(after)) = (mib("rss_before_kib"), mib("rss_after_kib")) {
         notes.push(format!("rss {before:.0}->{after:.0} MiB"));
     }
-    if let Some(peak) = mib("hwm_kib") {
-        notes.push(format!("peak {peak:.0} MiB"));
+    match (mib("peak_extra_kib"), number(extra, "response_bytes")) {
+        (Some(added), Some(bytes)) if bytes > 0.0 => notes.push(format!(
+            "peak +{added:.0} MiB ({:.1}x resp)",
+            added * 1048576.0 / bytes
+        )),
+        _ => {
+            if let Some(peak) = mib("hwm_kib") {
+                notes.push(format!("peak {peak:.0} MiB"));
+            }
+        }
     }
     if let Some(conflicts) = number(extra, "conflicts").filter(|c| *c > 0.0) {
         notes.push(format!("{conflicts:.0} conflicts"));
