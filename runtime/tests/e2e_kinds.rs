@@ -6,9 +6,6 @@
 
 mod support;
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
-
 use serde_json::Value;
 use support::TestServer;
 
@@ -20,25 +17,6 @@ fn json(server: &TestServer, args: &[&str]) -> Value {
     let mut args = args.to_vec();
     args.extend(["-o", "json"]);
     serde_json::from_str(&server.kubectl_ok(&args)).expect("kubectl prints JSON")
-}
-
-fn stdin(server: &TestServer, args: &[&str], input: &str) -> Output {
-    let mut child = Command::new("kubectl")
-        .env("KUBECONFIG", &server.kubeconfig)
-        .env("HOME", server.data_dir.path())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kubectl runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(input.as_bytes())
-        .expect("kubectl reads its input");
-    child.wait_with_output().expect("kubectl finishes")
 }
 
 /// Runs kubectl expecting failure; returns its stderr.
@@ -311,8 +289,7 @@ fn allocations_survive_a_restart() {
 #[test]
 fn immutable_fields_are_refused() {
     let server = TestServer::start(&[]);
-    let created = stdin(
-        &server,
+    let created = server.kubectl_stdin(
         &["create", "-f", "-"],
         r#"
 apiVersion: v1
@@ -390,7 +367,7 @@ spec: {containers: [{name: p, image: "nginx:1"}]}
     // What may change still does: a pod's image.
     let mut pod = json(&server, &["get", "pod", "p"]);
     pod["spec"]["containers"][0]["image"] = Value::from("nginx:2");
-    let replaced = stdin(&server, &["replace", "-f", "-"], &pod.to_string());
+    let replaced = server.kubectl_stdin(&["replace", "-f", "-"], &pod.to_string());
     assert!(
         replaced.status.success(),
         "{}",

@@ -4,8 +4,7 @@
 
 mod support;
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
@@ -13,22 +12,7 @@ use serde_json::{Value, json};
 use support::TestServer;
 
 fn create(server: &TestServer, manifest: &str) -> Output {
-    let mut child = Command::new("kubectl")
-        .env("KUBECONFIG", &server.kubeconfig)
-        .env("HOME", server.data_dir.path())
-        .args(["create", "-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(manifest.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    server.kubectl_stdin(&["create", "-f", "-"], manifest)
 }
 
 /// `kubectl create -f <file>`, validated: for kinds without a patch verb

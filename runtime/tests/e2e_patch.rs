@@ -5,34 +5,12 @@
 
 mod support;
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use support::TestServer;
-
-/// kubectl with extra environment and a manifest on stdin.
-fn kubectl_with(server: &TestServer, args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
-    let mut child = Command::new("kubectl")
-        .env("KUBECONFIG", &server.kubeconfig)
-        .env("HOME", server.data_dir.path())
-        .envs(env.iter().copied())
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("kubectl runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(stdin.as_bytes())
-        .expect("kubectl reads its stdin");
-    child.wait_with_output().expect("kubectl finishes")
-}
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -65,7 +43,7 @@ spec:
 "#;
 
 fn create_deployment(server: &TestServer) {
-    let out = kubectl_with(server, &["create", "-f", "-"], &[], DEPLOYMENT);
+    let out = server.kubectl_with(&["create", "-f", "-"], &[], DEPLOYMENT);
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
@@ -170,7 +148,7 @@ fn kubectl_patch_with_every_type() {
 #[test]
 fn client_side_workflows() {
     let server = TestServer::start(&["--storage=memory"]);
-    let applied = kubectl_with(&server, &["apply", "-f", "-"], &[], DEPLOYMENT);
+    let applied = server.kubectl_with(&["apply", "-f", "-"], &[], DEPLOYMENT);
     assert!(applied.status.success(), "{}", stderr(&applied));
     let deployment = get_json(&server, "deployment/web");
     assert!(
@@ -187,7 +165,7 @@ fn client_side_workflows() {
             "      - name: sidecar\n        image: \"busybox:1.36\"\n",
             "",
         );
-    let reapplied = kubectl_with(&server, &["apply", "-f", "-"], &[], &trimmed);
+    let reapplied = server.kubectl_with(&["apply", "-f", "-"], &[], &trimmed);
     assert!(reapplied.status.success(), "{}", stderr(&reapplied));
     let deployment = get_json(&server, "deployment/web");
     assert!(deployment["metadata"]["labels"].get("tier").is_none());
@@ -198,8 +176,7 @@ fn client_side_workflows() {
     assert_eq!(containers[0]["env"], json!([{"name": "A", "value": "1"}]));
 
     // kubectl edit sends a strategic merge patch of what the editor changed.
-    let edited = kubectl_with(
-        &server,
+    let edited = server.kubectl_with(
         &["edit", "deployment/web"],
         &[("EDITOR", "sed -i s/nginx:1.27/nginx:1.28/")],
         "",
@@ -233,7 +210,7 @@ fn client_side_workflows() {
 
     // kubectl diff shows the change a dry-run patch would make, and makes none.
     let changed = trimmed.replace("replicas: 2", "replicas: 5");
-    let diff = kubectl_with(&server, &["diff", "-f", "-"], &[], &changed);
+    let diff = server.kubectl_with(&["diff", "-f", "-"], &[], &changed);
     assert_eq!(diff.status.code(), Some(1), "{}", stderr(&diff));
     let shown = String::from_utf8_lossy(&diff.stdout);
     assert!(shown.contains("-  replicas: 2"), "{shown}");
@@ -254,8 +231,7 @@ spec: {foo: 1}
 #[test]
 fn field_validation_directives() {
     let server = TestServer::start(&["--storage=memory"]);
-    let strict = kubectl_with(
-        &server,
+    let strict = server.kubectl_with(
         &["create", "--validate=strict", "-f", "-"],
         &[],
         UNKNOWN_FIELD,
@@ -266,8 +242,7 @@ fn field_validation_directives() {
         r#"Error from server (BadRequest): error when creating "STDIN": ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "spec""#
     );
 
-    let warned = kubectl_with(
-        &server,
+    let warned = server.kubectl_with(
         &["create", "--validate=warn", "-f", "-"],
         &[],
         UNKNOWN_FIELD,
@@ -291,8 +266,7 @@ fn field_validation_directives() {
     );
 
     // An update (kubectl replace) is decoded as strictly as a create.
-    let replaced = kubectl_with(
-        &server,
+    let replaced = server.kubectl_with(
         &["replace", "--validate=strict", "-f", "-"],
         &[],
         &UNKNOWN_FIELD.replace("spec: {foo: 1}", "extra: true"),
@@ -306,8 +280,7 @@ fn field_validation_directives() {
         stderr(&replaced)
     );
 
-    let ignored = kubectl_with(
-        &server,
+    let ignored = server.kubectl_with(
         &["apply", "--validate=false", "-f", "-"],
         &[],
         &UNKNOWN_FIELD.replace("name: strict", "name: quiet"),
@@ -320,8 +293,7 @@ fn field_validation_directives() {
     );
 
     // Client-side apply patches an existing object under the same directive.
-    let patched = kubectl_with(
-        &server,
+    let patched = server.kubectl_with(
         &["apply", "--validate=strict", "-f", "-"],
         &[],
         &UNKNOWN_FIELD

@@ -3,30 +3,10 @@
 
 mod support;
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
 use support::TestServer;
-
-fn apply_stdin(server: &TestServer, verb: &str, manifest: &str) -> std::process::Output {
-    let mut child = Command::new("kubectl")
-        .env("KUBECONFIG", &server.kubeconfig)
-        .env("HOME", server.data_dir.path())
-        .args([verb, "-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(manifest.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
 
 const MANIFEST: &str = r#"
 apiVersion: v1
@@ -49,7 +29,7 @@ spec:
 #[test]
 fn create_get_label_delete() {
     let server = TestServer::start(&["--storage=memory"]);
-    let out = apply_stdin(&server, "create", MANIFEST);
+    let out = server.kubectl_stdin(&["create", "-f", "-"], MANIFEST);
     assert!(
         out.status.success(),
         "{}",
@@ -130,10 +110,10 @@ fn create_get_label_delete() {
 #[test]
 fn errors_read_like_upstream() {
     let server = TestServer::start(&["--storage=memory"]);
-    let out = apply_stdin(&server, "create", MANIFEST);
+    let out = server.kubectl_stdin(&["create", "-f", "-"], MANIFEST);
     assert!(out.status.success());
 
-    let again = apply_stdin(&server, "create", MANIFEST);
+    let again = server.kubectl_stdin(&["create", "-f", "-"], MANIFEST);
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(
         stderr.contains(r#"configmaps "web" already exists"#),
@@ -147,9 +127,8 @@ fn errors_read_like_upstream() {
     assert!(
         String::from_utf8_lossy(&missing_ns.stderr).contains(r#"namespaces "nowhere" not found"#)
     );
-    let create_in_missing = apply_stdin(
-        &server,
-        "create",
+    let create_in_missing = server.kubectl_stdin(
+        &["create", "-f", "-"],
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: nowhere}\n",
     );
     let stderr = String::from_utf8_lossy(&create_in_missing.stderr);
@@ -158,9 +137,7 @@ fn errors_read_like_upstream() {
         "{stderr}"
     );
 
-    let invalid = apply_stdin(
-        &server,
-        "create",
+    let invalid = server.kubectl_stdin(&["create", "-f", "-"],
         "apiVersion: v1\nkind: Pod\nmetadata: {name: Bad_Name}\nspec: {containers: [{image: nginx}]}\n",
     );
     let stderr = String::from_utf8_lossy(&invalid.stderr);
@@ -182,9 +159,8 @@ fn errors_read_like_upstream() {
 fn lists_come_in_pages_and_deleted_namespaces_terminate() {
     let server = TestServer::start(&["--storage=memory"]);
     for i in 0..7 {
-        let out = apply_stdin(
-            &server,
-            "create",
+        let out = server.kubectl_stdin(
+            &["create", "-f", "-"],
             &format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: team-{i}}}\n"),
         );
         assert!(
@@ -209,9 +185,8 @@ fn lists_come_in_pages_and_deleted_namespaces_terminate() {
         "jsonpath={.status.phase}",
     ]);
     assert_eq!(phase, "Terminating");
-    let refused = apply_stdin(
-        &server,
-        "create",
+    let refused = server.kubectl_stdin(
+        &["create", "-f", "-"],
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: team-3}\n",
     );
     let stderr = String::from_utf8_lossy(&refused.stderr);
@@ -240,9 +215,8 @@ fn watch_sees_changes() {
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(700));
-    let out = apply_stdin(
-        &server,
-        "create",
+    let out = server.kubectl_stdin(
+        &["create", "-f", "-"],
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: watched}\n",
     );
     assert!(out.status.success());
@@ -262,7 +236,7 @@ fn kubectl_get_prints_server_side_tables_and_filters_by_selectors() {
     let server = TestServer::start(&["--storage=memory"]);
     let pods = "apiVersion: v1\nkind: Pod\nmetadata: {name: front, labels: {tier: front}}\nspec: {containers: [{name: web, image: nginx}]}\n---\n\
                 apiVersion: v1\nkind: Pod\nmetadata: {name: back, labels: {tier: back}}\nspec: {containers: [{name: db, image: postgres}]}\n";
-    let out = apply_stdin(&server, "create", pods);
+    let out = server.kubectl_stdin(&["create", "-f", "-"], pods);
     assert!(
         out.status.success(),
         "{}",

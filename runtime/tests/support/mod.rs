@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -84,6 +84,33 @@ impl TestServer {
             .args(args)
             .output()
             .expect("kubectl runs")
+    }
+
+    /// Runs kubectl with `input` on its stdin (`-f -` manifests, edits).
+    pub fn kubectl_stdin(&self, args: &[&str], input: &str) -> Output {
+        self.kubectl_with(args, &[], input)
+    }
+
+    /// Runs kubectl with extra environment variables and `input` on its
+    /// stdin.
+    pub fn kubectl_with(&self, args: &[&str], env: &[(&str, &str)], input: &str) -> Output {
+        let mut child = Command::new("kubectl")
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", self.data_dir.path())
+            .envs(env.iter().copied())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("kubectl runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin is piped")
+            .write_all(input.as_bytes())
+            .expect("kubectl reads its stdin");
+        child.wait_with_output().expect("kubectl finishes")
     }
 
     /// Runs kubectl and returns its stdout, failing the test on an error.
