@@ -63,14 +63,17 @@ fn services_get_cluster_ips_and_node_ports_from_their_ranges() {
     assert_eq!(address["spec"]["parentRef"]["name"], "web");
     assert_eq!(address["spec"]["parentRef"]["resource"], "services");
 
-    // A requested node port is honoured once, then refused.
+    // A requested node port is honoured once, then refused. (Not the
+    // port "web" was given at random.)
+    let requested = if node_port == 30050 { 30051 } else { 30050 };
+    let node_port_flag = format!("--node-port={requested}");
     server.kubectl_ok(&[
         "create",
         "service",
         "nodeport",
         "a",
         "--tcp=80:80",
-        "--node-port=30050",
+        &node_port_flag,
     ]);
     let taken = fails(
         &server,
@@ -80,13 +83,13 @@ fn services_get_cluster_ips_and_node_ports_from_their_ranges() {
             "nodeport",
             "b",
             "--tcp=80:80",
-            "--node-port=30050",
+            &node_port_flag,
         ],
     );
     assert!(
-        taken.contains(
-            "Service \"b\" is invalid: spec.ports[0].nodePort: Invalid value: 30050: provided port is already allocated"
-        ),
+        taken.contains(&format!(
+            "Service \"b\" is invalid: spec.ports[0].nodePort: Invalid value: {requested}: provided port is already allocated"
+        )),
         "{taken}"
     );
     let outside = fails(

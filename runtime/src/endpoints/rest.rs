@@ -21,7 +21,7 @@ use super::media::{
 use super::{get, list, negotiate, reviews, subresources, watch};
 use crate::field_validation::FieldValidation;
 use crate::fieldmanager::{self, manager_for_write};
-use crate::patch::{Patch, PatchType};
+use crate::patch::{Patch, PatchFormat};
 use crate::pipeline::Security;
 use crate::pipeline::authn::UserInfo;
 use crate::pipeline::request_info::{RequestInfo, query_param};
@@ -182,8 +182,8 @@ async fn serve(
                 .await?;
             Ok(with_warnings(json_response(&updated), &warnings))
         }
-        Verb::Patch => match PatchType::from_media_type(&content_type(headers))? {
-            PatchType::Apply => {
+        Verb::Patch => match PatchFormat::from_media_type(&content_type(headers))? {
+            PatchFormat::Apply => {
                 let at = ApplyTarget {
                     endpoint,
                     namespace,
@@ -193,7 +193,7 @@ async fn serve(
                 };
                 apply::serve(store, &at, query, &body).await
             }
-            patch_type => {
+            PatchFormat::Patch(patch_type) => {
                 fieldmanager::refuse_force(query)?;
                 let validation = FieldValidation::from_query(query, "PatchOptions")?;
                 let manager = manager_for_write(query, headers, "PatchOptions")?;

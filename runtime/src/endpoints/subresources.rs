@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use generated::support::meta::ResourceDescriptor;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::apply::{ApplyTarget, apply_configuration};
 use super::media::{
@@ -16,14 +16,15 @@ use super::media::{
 use super::rest::{RestState, delete_options_of, dry_run, method_not_allowed};
 use crate::field_validation::FieldValidation;
 use crate::fieldmanager::manager_for_write;
-use crate::patch::{Patch, PatchType};
+use crate::patch::{Patch, PatchFormat};
 use crate::pipeline::request_info::RequestInfo;
 use crate::printers::scale_table;
 use crate::registry::Endpoint;
 use crate::registry::eviction::Eviction;
-use crate::registry::object::api_version;
 use crate::registry::store::{WriteOptions, WriteTarget};
-use crate::registry::subresources::{bind, get_scale, scale_of, update_scale};
+use crate::registry::subresources::{
+    bind, get_scale, parent_configuration, scale_of, update_scale,
+};
 use crate::status::ApiError;
 
 /// The definition of the scale subresource's body.
@@ -70,19 +71,22 @@ pub async fn serve(
             ok(update_scale(store, endpoint, namespace, name, &scale, &options).await?)
         }
         ("scale", "patch") => {
-            let patch_type = PatchType::from_media_type(&content_type(headers))?;
-            if patch_type == PatchType::Apply {
-                let config = parent_configuration(endpoint, name, &body)?;
-                let at = ApplyTarget {
-                    endpoint,
-                    namespace,
-                    name,
-                    target: WriteTarget::Subresource("scale"),
-                    dry_run,
-                };
-                let (applied, _) = apply_configuration(store, &at, query, config).await?;
-                return ok(scale_of(&applied)?);
-            }
+            let patch_type = match PatchFormat::from_media_type(&content_type(headers))? {
+                PatchFormat::Patch(patch_type) => patch_type,
+                PatchFormat::Apply => {
+                    let config =
+                        parent_configuration(endpoint.served, name, &applied_scale(&body)?)?;
+                    let at = ApplyTarget {
+                        endpoint,
+                        namespace,
+                        name,
+                        target: WriteTarget::Subresource("scale"),
+                        dry_run,
+                    };
+                    let (applied, _) = apply_configuration(store, &at, query, config).await?;
+                    return ok(scale_of(&applied)?);
+                }
+            };
             let validation = FieldValidation::from_query(query, "PatchOptions")?;
             let options = write_options(query, headers, "PatchOptions", dry_run)?;
             let patch = Patch::parse(patch_type, &body)?;
@@ -133,32 +137,10 @@ pub async fn serve(
     }
 }
 
-/// An applied Scale as the configuration of its parent: the manager then
-/// owns the parent's `spec.replicas` through the scale subresource, and
-/// conflicts with other owners of it, as upstream's scale apply does.
-fn parent_configuration(endpoint: Endpoint, name: &str, body: &[u8]) -> Result<Value, ApiError> {
-    let scale: Value = serde_yaml_ng::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-    let given = format!(
-        "{}, Kind={}",
-        scale["apiVersion"].as_str().unwrap_or_default(),
-        scale["kind"].as_str().unwrap_or_default()
-    );
-    if given != "autoscaling/v1, Kind=Scale" {
-        return Err(ApiError::bad_request(format!(
-            "invalid object type: {given}, expected autoscaling/v1, Kind=Scale"
-        )));
-    }
-    let served = endpoint.served;
-    let mut config = json!({
-        "apiVersion": api_version(served.group, served.version),
-        "kind": served.kind,
-        "metadata": {"name": name},
-    });
-    if let Some(replicas) = scale.pointer("/spec/replicas") {
-        config["spec"] = json!({"replicas": replicas});
-    }
-    Ok(config)
+/// The body of a Scale apply, decoded (YAML or JSON).
+fn applied_scale(body: &[u8]) -> Result<Value, ApiError> {
+    serde_yaml_ng::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))
 }
 
 /// Who writes (for managedFields) and whether the write is a dry run.

@@ -19,7 +19,17 @@ use self::json::JsonPatch;
 use crate::field_validation::{FieldValidation, duplicate_fields, prune_unknown};
 use crate::status::ApiError;
 
-/// The patch formats a `Content-Type` names.
+/// What a `PATCH` request's `Content-Type` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PatchFormat {
+    /// A patch the server applies to the current object.
+    Patch(PatchType),
+    /// `application/apply-patch+yaml`: server-side apply
+    /// (`crate::endpoints::apply`), a configuration rather than a patch.
+    Apply,
+}
+
+/// The patch formats [`Patch::parse`] reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PatchType {
     /// `application/json-patch+json`
@@ -28,31 +38,35 @@ pub enum PatchType {
     Merge,
     /// `application/strategic-merge-patch+json`
     Strategic,
-    /// `application/apply-patch+yaml`: server-side apply
-    /// (`crate::endpoints::apply`).
-    Apply,
 }
 
-impl PatchType {
+impl PatchFormat {
     /// Every format with its media type, in upstream's order.
-    const ALL: [(PatchType, &'static str); 4] = [
-        (PatchType::Json, "application/json-patch+json"),
-        (PatchType::Merge, "application/merge-patch+json"),
+    const ALL: [(PatchFormat, &'static str); 4] = [
         (
-            PatchType::Strategic,
+            PatchFormat::Patch(PatchType::Json),
+            "application/json-patch+json",
+        ),
+        (
+            PatchFormat::Patch(PatchType::Merge),
+            "application/merge-patch+json",
+        ),
+        (
+            PatchFormat::Patch(PatchType::Strategic),
             "application/strategic-merge-patch+json",
         ),
-        (PatchType::Apply, "application/apply-patch+yaml"),
+        (PatchFormat::Apply, "application/apply-patch+yaml"),
     ];
 
     /// The format of a body of this media type (parameters already removed).
-    pub fn from_media_type(media: &str) -> Result<PatchType, ApiError> {
-        PatchType::ALL
+    pub fn from_media_type(media: &str) -> Result<PatchFormat, ApiError> {
+        PatchFormat::ALL
             .iter()
             .find(|(_, name)| *name == media)
             .map(|(kind, _)| *kind)
             .ok_or_else(|| {
-                let accepted: Vec<&str> = PatchType::ALL.iter().map(|(_, name)| *name).collect();
+                let accepted: Vec<&str> =
+                    PatchFormat::ALL.iter().map(|(_, name)| *name).collect();
                 ApiError::unsupported_media_type(format!(
                     "the body of the request was in an unknown format - accepted media types include: {}",
                     accepted.join(", ")
@@ -96,11 +110,6 @@ impl Patch {
             }
             PatchType::Merge => (Body::Merge(document()?), duplicates),
             PatchType::Strategic => (Body::Strategic(document()?), duplicates),
-            PatchType::Apply => {
-                return Err(ApiError::internal(
-                    "server-side apply is served by endpoints::apply",
-                ));
-            }
         };
         Ok(Patch { body, body_errors })
     }
@@ -242,15 +251,15 @@ mod tests {
 
     #[test]
     fn unknown_media_types_list_the_accepted_ones() {
-        let error = PatchType::from_media_type("application/json").unwrap_err();
+        let error = PatchFormat::from_media_type("application/json").unwrap_err();
         assert_eq!(error.code, StatusCode::UNSUPPORTED_MEDIA_TYPE);
         assert_eq!(
             error.message,
             "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml"
         );
         assert_eq!(
-            PatchType::from_media_type("application/strategic-merge-patch+json").unwrap(),
-            PatchType::Strategic
+            PatchFormat::from_media_type("application/strategic-merge-patch+json").unwrap(),
+            PatchFormat::Patch(PatchType::Strategic)
         );
     }
 

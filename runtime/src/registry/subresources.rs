@@ -5,14 +5,45 @@
 //! posted to the namespace's `bindings` collection).
 
 use generated::support::field_error::{FieldError, FieldPath};
+use generated::support::meta::ResourceDescriptor;
 use generated::support::time::Time;
 use serde_json::{Value, json};
 
 use super::Endpoint;
-use super::object::meta_str;
+use super::object::{api_version, meta_str};
 use super::store::{Store, WriteOptions, WriteTarget};
 use crate::selectors::LabelSelector;
 use crate::status::ApiError;
+
+/// An applied Scale as the apply configuration of its parent: the
+/// manager then owns the parent's `spec.replicas` through the scale
+/// subresource, and conflicts with other owners of it, as upstream's scale
+/// apply does.
+pub fn parent_configuration(
+    served: &ResourceDescriptor,
+    name: &str,
+    scale: &Value,
+) -> Result<Value, ApiError> {
+    let given = format!(
+        "{}, Kind={}",
+        scale["apiVersion"].as_str().unwrap_or_default(),
+        scale["kind"].as_str().unwrap_or_default()
+    );
+    if given != "autoscaling/v1, Kind=Scale" {
+        return Err(ApiError::bad_request(format!(
+            "invalid object type: {given}, expected autoscaling/v1, Kind=Scale"
+        )));
+    }
+    let mut config = json!({
+        "apiVersion": api_version(served.group, served.version),
+        "kind": served.kind,
+        "metadata": {"name": name},
+    });
+    if let Some(replicas) = scale.pointer("/spec/replicas") {
+        config["spec"] = json!({"replicas": replicas});
+    }
+    Ok(config)
+}
 
 /// The Scale of an object: its desired and observed replicas and the
 /// selector of its pods.
