@@ -175,28 +175,80 @@ impl Retained {
     }
 }
 
-/// The list object of a page as JSON bytes, each item's encoding reused
-/// from the cache.
-pub fn encode(endpoint: Endpoint, page: &Page) -> Result<Bytes, ApiError> {
+/// The list object of a page as JSON, each item's encoding reused from
+/// the cache: the pieces in order, joined into chunks only as the response
+/// is sent, so that a large list never exists as one more copy in memory.
+pub struct EncodedList {
+    parts: Vec<Bytes>,
+    len: usize,
+}
+
+/// About how many bytes each chunk of a streamed list holds.
+const CHUNK: usize = 64 * 1024;
+
+impl EncodedList {
+    /// The length of the whole document.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the document is empty (never: a list has its head).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The document in chunks of about [`CHUNK`] bytes; small pieces are
+    /// joined, large ones pass through without a copy.
+    pub fn into_chunks(self) -> impl Iterator<Item = Bytes> + Send {
+        let mut parts = self.parts.into_iter().peekable();
+        std::iter::from_fn(move || {
+            let first = parts.next()?;
+            if first.len() >= CHUNK {
+                return Some(first);
+            }
+            let mut chunk = BytesMut::with_capacity(CHUNK + first.len());
+            chunk.put_slice(&first);
+            while let Some(next) = parts.next_if(|p| chunk.len() + p.len() <= CHUNK) {
+                chunk.put_slice(&next);
+            }
+            Some(chunk.freeze())
+        })
+    }
+
+    /// The whole document in one buffer.
+    pub fn to_bytes(&self) -> Bytes {
+        let mut body = BytesMut::with_capacity(self.len);
+        for part in &self.parts {
+            body.put_slice(part);
+        }
+        body.freeze()
+    }
+}
+
+/// The list object of a page as JSON; fails before anything is sent when
+/// an item cannot be served in the endpoint's version.
+pub fn encode(endpoint: Endpoint, page: &Page) -> Result<EncodedList, ApiError> {
     let served = endpoint.served;
-    let mut body = BytesMut::new();
     let head = json!({
         "kind": format!("{}List", served.kind),
         "apiVersion": api_version(served.group, served.version),
         "metadata": metadata(page),
     })
     .to_string();
+    let mut parts = Vec::with_capacity(2 * page.items.len() + 2);
     // The head without its closing brace, then the items.
-    body.put_slice(&head.as_bytes()[..head.len() - 1]);
-    body.put_slice(b",\"items\":[");
+    let mut opening = BytesMut::from(&head.as_bytes()[..head.len() - 1]);
+    opening.put_slice(b",\"items\":[");
+    parts.push(opening.freeze());
     for (n, item) in page.items.iter().enumerate() {
         if n > 0 {
-            body.put_u8(b',');
+            parts.push(Bytes::from_static(b","));
         }
-        body.put_slice(&item.encoded(endpoint, Form::ListItem, true)?);
+        parts.push(item.encoded(endpoint, Form::ListItem, true)?);
     }
-    body.put_slice(b"]}");
-    Ok(body.freeze())
+    parts.push(Bytes::from_static(b"]}"));
+    let len = parts.iter().map(Bytes::len).sum();
+    Ok(EncodedList { parts, len })
 }
 
 /// The list's metadata: resourceVersion, continue, remainingItemCount.
@@ -209,4 +261,27 @@ pub fn metadata(page: &Page) -> Value {
         }
     }
     metadata
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_join_small_pieces_and_pass_large_ones_through() {
+        let small = Bytes::from(vec![b'a'; 1000]);
+        let large = Bytes::from(vec![b'b'; CHUNK + 10]);
+        let mut parts = vec![small.clone(); 100];
+        parts.push(large.clone());
+        parts.extend(vec![small; 3]);
+        let len = parts.iter().map(Bytes::len).sum();
+        let list = EncodedList { parts, len };
+        let whole = list.to_bytes();
+        let chunks: Vec<Bytes> = list.into_chunks().collect();
+        assert_eq!(chunks.concat(), whole.to_vec());
+        let sizes: Vec<usize> = chunks.iter().map(Bytes::len).collect();
+        assert_eq!(sizes, [65_000, 35_000, CHUNK + 10, 3_000]);
+        // The large piece was not copied.
+        assert_eq!(chunks[2].as_ptr(), large.as_ptr());
+    }
 }

@@ -101,7 +101,8 @@ async fn lists_come_from_the_cache_with_pages_at_one_revision() {
     );
     assert_eq!(page.remaining, Some(1));
     assert!(page.continue_token.is_some());
-    let body: Value = serde_json::from_slice(&list::encode(configmaps(), &page).unwrap()).unwrap();
+    let body: Value =
+        serde_json::from_slice(&list::encode(configmaps(), &page).unwrap().to_bytes()).unwrap();
     assert_eq!(body["kind"], "ConfigMapList");
     assert_eq!(body["items"][1]["metadata"]["name"], "b");
     assert!(body["items"][0].get("kind").is_none());

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -13,7 +14,7 @@ use serde_json::Value;
 use super::media::{as_table, ok, table_response};
 use super::read_options::{CATCH_UP, EXACT, ReadOptions, Wanted};
 use super::rest::filter;
-use crate::cache::list::{self, Page};
+use crate::cache::list::{self, EncodedList, Page};
 use crate::printers::{TableListMeta, table};
 use crate::registry::Endpoint;
 use crate::registry::store::{Filter, ListOptions, Store, storage_error};
@@ -43,7 +44,7 @@ pub async fn list(
         && let Some(page) = cached(store, endpoint, namespace, &options, wanted, &filter).await?
     {
         return match tables {
-            None => Ok(json_bytes(list::encode(endpoint, &page)?)),
+            None => Ok(streamed_json(list::encode(endpoint, &page)?)),
             Some(include) => {
                 let items = page
                     .items
@@ -152,11 +153,16 @@ pub async fn wait_for(caches: &crate::cache::Caches, revision: Revision) -> Resu
     }))
 }
 
-fn json_bytes(body: bytes::Bytes) -> Response {
-    let mut response = body.into_response();
-    response.headers_mut().insert(
+/// A JSON list sent as it is joined, with its length announced.
+fn streamed_json(list: EncodedList) -> Response {
+    let len = list.len();
+    let chunks = list.into_chunks().map(Ok::<_, std::convert::Infallible>);
+    let mut response = Body::from_stream(futures::stream::iter(chunks)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     response
 }
