@@ -45,6 +45,8 @@ pub struct Server {
     acceptor: TlsAcceptor,
     app: Router,
     health: Arc<Health>,
+    /// HTTP/2 streams a client may have open on one connection.
+    max_streams: u32,
     /// `https://host:port` as written into the kubeconfig.
     pub url: String,
 }
@@ -159,6 +161,7 @@ impl Server {
             acceptor,
             app,
             health,
+            max_streams: config.http2_max_streams(),
             url,
         })
     }
@@ -182,8 +185,9 @@ impl Server {
             };
             let acceptor = self.acceptor.clone();
             let app = self.app.clone();
+            let max_streams = self.max_streams;
             tokio::spawn(async move {
-                if let Err(error) = serve_connection(acceptor, app, tcp).await {
+                if let Err(error) = serve_connection(acceptor, app, tcp, max_streams).await {
                     tracing::debug!(%peer, %error, "connection ended with an error");
                 }
             });
@@ -198,6 +202,7 @@ async fn serve_connection(
     acceptor: TlsAcceptor,
     app: Router,
     tcp: tokio::net::TcpStream,
+    max_streams: u32,
 ) -> Result<()> {
     let _ = tcp.set_nodelay(true);
     let tls = acceptor.accept(tcp).await.context("TLS handshake")?;
@@ -212,7 +217,9 @@ async fn serve_connection(
         request.extensions_mut().insert(certificates.clone());
         app.clone().oneshot(request.map(Body::new))
     });
-    hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder.http2().max_concurrent_streams(max_streams);
+    builder
         .serve_connection_with_upgrades(TokioIo::new(tls), service)
         .await
         .map_err(|e| anyhow::anyhow!(e))

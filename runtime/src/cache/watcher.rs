@@ -111,7 +111,7 @@ impl Watcher {
     async fn next(&mut self) -> Option<Bytes> {
         loop {
             if let Some(object) = self.initial.pop_front() {
-                match self.line_of(&object, "ADDED", false) {
+                match self.initial_line(&object) {
                     Ok(Some(line)) => return Some(line),
                     Ok(None) => continue,
                     Err(error) => return Some(error_line(&error)),
@@ -159,7 +159,8 @@ impl Watcher {
         }
     }
 
-    /// The line of a change, if it concerns this watcher.
+    /// The line of a change, if it concerns this watcher; shared with
+    /// every other watcher that gets the same form of it.
     fn event(&mut self, event: &CachedEvent) -> Result<Option<Bytes>, ApiError> {
         let now = self.matches(&event.object)?;
         let before = match &event.prev {
@@ -167,31 +168,34 @@ impl Watcher {
             None => None,
         };
         match event_type(event.deleted, before, now) {
-            Some(kind) => self.line_of(&event.object, kind, true),
+            Some(kind) => {
+                let form = self.form(kind);
+                event.line(self.options.endpoint, form).map(Some)
+            }
             None => Ok(None),
         }
     }
 
-    /// The line of `object` as an event of type `kind`, or `None` if the
-    /// watcher's selectors do not take it; `live` lines are shared.
-    fn line_of(
-        &mut self,
-        object: &CachedObject,
-        kind: &'static str,
-        live: bool,
-    ) -> Result<Option<Bytes>, ApiError> {
-        if !live && !self.matches(object)? {
+    /// The ADDED line of a current object sent first, or `None` if the
+    /// watcher's selectors do not take it.
+    fn initial_line(&mut self, object: &CachedObject) -> Result<Option<Bytes>, ApiError> {
+        if !self.matches(object)? {
             return Ok(None);
         }
-        let form = match self.options.tables {
+        let form = self.form("ADDED");
+        object.encoded(self.options.endpoint, form, false).map(Some)
+    }
+
+    /// How this watcher's next event of type `kind` is written.
+    fn form(&mut self, kind: &'static str) -> Form {
+        match self.options.tables {
             None => Form::Event(kind),
             Some(include) => Form::TableEvent {
                 kind,
                 include,
                 headers: !std::mem::replace(&mut self.headers_sent, true),
             },
-        };
-        object.encoded(self.options.endpoint, form, live).map(Some)
+        }
     }
 
     fn matches(&self, object: &CachedObject) -> Result<bool, ApiError> {
