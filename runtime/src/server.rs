@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use crate::batched_writes::BatchedWrites;
 use crate::bootstrap::ApiServerAddress;
 use crate::cache::Settings as CacheSettings;
 use crate::config::Config;
@@ -220,7 +221,9 @@ async fn serve_connection(
     let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
     builder.http2().max_concurrent_streams(max_streams);
     builder
-        .serve_connection_with_upgrades(TokioIo::new(tls), service)
+        // Frames written in one turn of the connection's task go out in
+        // one TLS write: a watch event fanned out over its streams.
+        .serve_connection_with_upgrades(TokioIo::new(BatchedWrites::new(tls)), service)
         .await
         .map_err(|e| anyhow::anyhow!(e))
 }
