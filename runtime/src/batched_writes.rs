@@ -11,6 +11,11 @@
 //! A flush with nothing new since the last one, a read, a shutdown, or a
 //! full buffer writes the buffer out for real, so nothing waits longer
 //! than one turn of the scheduler.
+//!
+//! This relies on the task that flushed touching the stream again when
+//! woken, as hyper's HTTP/1 and HTTP/2 connection tasks do (each turn
+//! reads and flushes). Code that takes over an upgraded connection and
+//! then waits on something else must not run over this stream.
 
 use std::io;
 use std::pin::Pin;
