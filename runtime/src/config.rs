@@ -84,10 +84,19 @@ pub struct Config {
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub default_watch_cache_size: u32,
 
+    /// Concurrent HTTP/2 streams a client may open on one connection; 0
+    /// takes the default of 100, as kube-apiserver does.
+    #[arg(long = "http2-max-streams-per-connection", default_value_t = 0)]
+    pub http2_max_streams_per_connection: u32,
+
     /// Log verbosity: 0 warnings, 1-2 info, 3-4 debug, 5+ trace.
     #[arg(long = "v", short = 'v', default_value_t = 1)]
     pub verbosity: u8,
 }
+
+/// kube-apiserver's stream limit per HTTP/2 connection when the flag is 0
+/// (lowered from Go's 250 after the HTTP/2 rapid-reset attacks).
+pub const DEFAULT_HTTP2_MAX_STREAMS: u32 = 100;
 
 /// The store used without etcd.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -104,6 +113,14 @@ impl Config {
         self.kubeconfig_out
             .clone()
             .unwrap_or_else(|| self.data_dir.join("admin.kubeconfig"))
+    }
+
+    /// The HTTP/2 stream limit per connection that `--http2-max-streams-per-connection` asks for.
+    pub fn http2_max_streams(&self) -> u32 {
+        match self.http2_max_streams_per_connection {
+            0 => DEFAULT_HTTP2_MAX_STREAMS,
+            n => n,
+        }
     }
 
     /// The tracing filter for `--v`.
@@ -140,6 +157,16 @@ mod tests {
             config.kubeconfig_path(),
             PathBuf::from("ferrokube-data/admin.kubeconfig")
         );
+    }
+
+    #[test]
+    fn http2_stream_limit_defaults_as_upstream() {
+        let config = Config::try_parse_from(["ferrokube"]).unwrap();
+        assert_eq!(config.http2_max_streams(), 100);
+        let config =
+            Config::try_parse_from(["ferrokube", "--http2-max-streams-per-connection=250"])
+                .unwrap();
+        assert_eq!(config.http2_max_streams(), 250);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! that into HTTP behaviour. [`discovery`] builds the documents clients use
 //! to find the API.
 
+pub mod batched_writes;
 pub mod bootstrap;
 pub mod cache;
 pub mod codec;
@@ -15,6 +16,7 @@ pub mod endpoints;
 pub mod field_validation;
 pub mod fieldmanager;
 pub mod kubeconfig;
+pub mod limits;
 pub mod metrics;
 pub mod openapi_proto;
 pub mod patch;

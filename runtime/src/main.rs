@@ -27,6 +27,8 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    let open_files = runtime::limits::raise_open_files();
+    tracing::debug!(?open_files, "open files limit");
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {

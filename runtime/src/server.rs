@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+use crate::batched_writes::BatchedWrites;
 use crate::bootstrap::ApiServerAddress;
 use crate::cache::Settings as CacheSettings;
 use crate::config::Config;
@@ -45,6 +46,8 @@ pub struct Server {
     acceptor: TlsAcceptor,
     app: Router,
     health: Arc<Health>,
+    /// HTTP/2 streams a client may have open on one connection.
+    max_streams: u32,
     /// `https://host:port` as written into the kubeconfig.
     pub url: String,
 }
@@ -159,6 +162,7 @@ impl Server {
             acceptor,
             app,
             health,
+            max_streams: config.http2_max_streams(),
             url,
         })
     }
@@ -182,8 +186,9 @@ impl Server {
             };
             let acceptor = self.acceptor.clone();
             let app = self.app.clone();
+            let max_streams = self.max_streams;
             tokio::spawn(async move {
-                if let Err(error) = serve_connection(acceptor, app, tcp).await {
+                if let Err(error) = serve_connection(acceptor, app, tcp, max_streams).await {
                     tracing::debug!(%peer, %error, "connection ended with an error");
                 }
             });
@@ -198,6 +203,7 @@ async fn serve_connection(
     acceptor: TlsAcceptor,
     app: Router,
     tcp: tokio::net::TcpStream,
+    max_streams: u32,
 ) -> Result<()> {
     let _ = tcp.set_nodelay(true);
     let tls = acceptor.accept(tcp).await.context("TLS handshake")?;
@@ -212,8 +218,12 @@ async fn serve_connection(
         request.extensions_mut().insert(certificates.clone());
         app.clone().oneshot(request.map(Body::new))
     });
-    hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-        .serve_connection_with_upgrades(TokioIo::new(tls), service)
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder.http2().max_concurrent_streams(max_streams);
+    builder
+        // Frames written in one turn of the connection's task go out in
+        // one TLS write: a watch event fanned out over its streams.
+        .serve_connection_with_upgrades(TokioIo::new(BatchedWrites::new(tls)), service)
         .await
         .map_err(|e| anyhow::anyhow!(e))
 }

@@ -16,8 +16,10 @@
 //! opened inside the load generator, against the same operations sent
 //! straight to etcd), `api` creates ConfigMaps (1 and 32 clients), gets
 //! and updates them, `list` lists realistic Pods four ways, `watch`
-//! measures event delivery to 100 and 1,000 watchers, `startup` times a
-//! fresh server to its first ready `/readyz`.
+//! measures event delivery to 100 and 1,000 watchers (1,000 and 10,000
+//! with `--full`) with the server's CPU and memory, `startup` times a
+//! server from exec to its first ready `/readyz`, on an empty store and on
+//! one holding 10,000 ConfigMaps (100,000 with `--full`).
 //!
 //! Not part of `cargo xtask test`: a benchmark takes minutes and its
 //! figures are not pass/fail.
@@ -70,6 +72,8 @@ struct Settings {
     store_ranges: u64,
     store_watchers: Vec<usize>,
     store_watch_puts: u64,
+    /// ConfigMaps stored before a server is started on them.
+    startup_objects: u64,
 }
 
 impl Settings {
@@ -94,6 +98,7 @@ impl Settings {
             store_ranges: 20,
             store_watchers: vec![100, 1_000],
             store_watch_puts: 2_000,
+            startup_objects: 10_000,
         }
     }
 
@@ -107,12 +112,14 @@ impl Settings {
             pods: 10_000,
             lists: 20,
             selector_lists: 100,
+            watchers: vec![1_000, 10_000],
             watch_writes: 1_000,
             store_puts: 20_000,
             store_gets: 100_000,
             store_keys: 10_000,
             store_ranges: 50,
             store_watch_puts: 5_000,
+            startup_objects: 100_000,
             ..Settings::quick()
         }
     }
@@ -137,6 +144,7 @@ impl Settings {
             "store_watchers": self.store_watchers,
             "store_watch_puts": self.store_watch_puts,
             "store_watch_rate": STORE_WATCH_RATE,
+            "startup_objects": self.startup_objects,
             "configmap_data_bytes": CONFIGMAP_BYTES,
         })
     }
@@ -649,8 +657,9 @@ impl Bench {
         }
     }
 
-    /// Delivery latency to 100 and 1,000 watchers while objects are
-    /// created at a steady rate.
+    /// Delivery latency to the configured numbers of watchers while
+    /// objects are created at a steady rate, with the CPU seconds the
+    /// server used and its resident memory during the run.
     fn watch(&mut self) {
         let s = self.settings.clone();
         for repeat in 0..s.repeats {
@@ -669,14 +678,37 @@ impl Bench {
                         CONFIGMAP_BYTES.to_string(),
                     ]);
                     let name = self.servers[n].name.clone();
-                    self.measure("watch", &name, watchers, Metric::TailLatency, args);
+                    let cpu_before = self.servers[n].cpu_seconds();
+                    let rss_before = self.servers[n].memory_kib();
+                    let sampler = self.servers[n].sample_memory();
+                    let result = self.run_once("watch", &name, watchers, args);
+                    let peak = sampler.finish();
+                    let Some(mut result) = result else { continue };
+                    let cpu_after = self.servers[n].cpu_seconds();
+                    let rss_after = self.servers[n].memory_kib();
+                    let extra = &mut result["extra"];
+                    if let (Some(before), Some(after)) = (cpu_before, cpu_after) {
+                        extra["server_cpu_s"] = json!(after - before);
+                    }
+                    if let Some((before, _)) = rss_before {
+                        extra["rss_before_kib"] = json!(before);
+                    }
+                    if let Some((after, _)) = rss_after {
+                        extra["rss_after_kib"] = json!(after);
+                    }
+                    extra["rss_peak_kib"] = json!(peak);
+                    self.results
+                        .add("watch", &name, watchers, Metric::TailLatency, result);
                 }
             }
         }
     }
 
-    /// Time from exec to the first 200 from `/readyz` on an empty data
-    /// directory, and idle memory after.
+    /// Time from exec to the first 200 from `/readyz` and idle memory
+    /// after: on an empty data directory, then on a store holding
+    /// `startup_objects` ConfigMaps (the durable backends only; seeded
+    /// once), where the time until the watch cache lists them all is
+    /// measured too.
     fn startup(&mut self) {
         for repeat in 0..self.settings.repeats {
             let mut backends = vec![("ferrokube-memory", vec!["--storage=memory".to_owned()])];
@@ -696,16 +728,7 @@ impl Bench {
             }
             for (name, server_args) in backends {
                 let data_dir = self.work.join(format!("startup-{name}-{repeat}"));
-                let mut args = vec![
-                    "startup".to_owned(),
-                    "--server".to_owned(),
-                    self.server.display().to_string(),
-                    "--data-dir".to_owned(),
-                    data_dir.display().to_string(),
-                    "--".to_owned(),
-                    "--v=0".to_owned(),
-                ];
-                args.extend(server_args);
+                let args = startup_args(&self.server, &data_dir, &[], &server_args);
                 if !self.measure("startup", name, 1, Metric::Latency, args)
                     && name == "ferrokube-embedded"
                 {
@@ -714,7 +737,101 @@ impl Bench {
                 }
             }
         }
+
+        let count = self.settings.startup_objects;
+        let workload = format!("startup {}k objects", count / 1000);
+        let seeded = self.seed_startup();
+        let loadgen_args = [
+            "--seeded".to_owned(),
+            "--objects".to_owned(),
+            count.to_string(),
+            "--namespace".to_owned(),
+            STARTUP_NAMESPACE.to_owned(),
+        ];
+        for _ in 0..self.settings.repeats {
+            for (name, data_dir, server_args) in &seeded {
+                let args = startup_args(&self.server, data_dir, &loadgen_args, server_args);
+                self.measure(&workload, name, 1, Metric::Latency, args);
+            }
+        }
     }
+
+    /// Stores `startup_objects` ConfigMaps for each durable backend through
+    /// a server that is then stopped, and returns the backends seeded:
+    /// name, data directory and server flags.
+    fn seed_startup(&mut self) -> Vec<(String, PathBuf, Vec<String>)> {
+        let mut backends = Vec::new();
+        if self.embedded_available {
+            backends.push(("ferrokube-embedded", vec!["--storage=embedded".to_owned()]));
+        }
+        if let Some(endpoint) = self.etcd_endpoint() {
+            backends.push((
+                "ferrokube-etcd",
+                vec![
+                    format!("--etcd-servers={endpoint}"),
+                    "--etcd-prefix=/startup-seeded".to_owned(),
+                ],
+            ));
+        }
+        let count = self.settings.startup_objects;
+        let mut seeded = Vec::new();
+        for (name, server_args) in backends {
+            let data_dir = self.work.join(format!("startup-seeded-{name}"));
+            let server = match Ferrokube::start(&self.server, name, data_dir.clone(), &server_args)
+            {
+                Ok(server) => server,
+                Err(error) => {
+                    self.note(format!("seeding {name} for startup: {error:#}"));
+                    continue;
+                }
+            };
+            let mut ready = vec!["ready".to_owned()];
+            ready.extend(server.target_args());
+            let mut args = command("create", &server);
+            args.extend(load_args(32, count, RUN_LIMIT.as_secs_f64() / 2.0));
+            args.extend(objects(STARTUP_NAMESPACE, "cm"));
+            args.extend(["--size".into(), CONFIGMAP_BYTES.to_string()]);
+            let ok = match self.loadgen.run(&ready, RUN_LIMIT) {
+                Ok(_) => self.seed(name, args),
+                Err(error) => {
+                    self.note(format!("seeding {name} for startup: {error:#}"));
+                    false
+                }
+            };
+            if let Err(error) = server.stop() {
+                self.note(format!("stopping {name} after seeding: {error:#}"));
+                continue;
+            }
+            if ok {
+                seeded.push((name.to_owned(), data_dir, server_args));
+            }
+        }
+        seeded
+    }
+}
+
+/// The namespace of the ConfigMaps a server is started on.
+const STARTUP_NAMESPACE: &str = "bench-startup";
+
+/// A load generator `startup` command line: its own flags, then the
+/// server's after `--`.
+fn startup_args(
+    server: &Path,
+    data_dir: &Path,
+    loadgen_args: &[String],
+    server_args: &[String],
+) -> Vec<String> {
+    let mut args = vec![
+        "startup".to_owned(),
+        "--server".to_owned(),
+        server.display().to_string(),
+        "--data-dir".to_owned(),
+        data_dir.display().to_string(),
+    ];
+    args.extend(loadgen_args.iter().cloned());
+    args.extend(["--".to_owned(), "--v=0".to_owned()]);
+    args.extend(server_args.iter().cloned());
+    args
 }
 
 /// A load generator command line for a ferrokube target.

@@ -307,6 +307,35 @@ pub struct CachedEvent {
     pub object: Arc<CachedObject>,
     /// The object before the change; `None` when the change created it.
     pub prev: Option<Arc<CachedObject>>,
+    /// The lines sent for this change, by served version and form: made
+    /// for the first watcher, shared by the rest, and gone with the event
+    /// (the object keeps only its stored bytes).
+    lines: Memo<(usize, Form), Bytes>,
+}
+
+impl CachedEvent {
+    pub fn new(
+        revision: Revision,
+        deleted: bool,
+        object: Arc<CachedObject>,
+        prev: Option<Arc<CachedObject>>,
+    ) -> CachedEvent {
+        CachedEvent {
+            revision,
+            deleted,
+            object,
+            prev,
+            lines: Memo::default(),
+        }
+    }
+
+    /// The object of this change in `form` for `endpoint`, encoded once for
+    /// every watcher that receives it.
+    pub fn line(&self, endpoint: Endpoint, form: Form) -> Result<Bytes, ApiError> {
+        self.lines.get_or_try((version_id(endpoint), form), || {
+            self.object.encoded(endpoint, form, true)
+        })
+    }
 }
 
 /// Whether an `apiVersion` is the one `endpoint` serves (without building

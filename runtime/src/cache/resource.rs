@@ -264,12 +264,7 @@ fn apply(state: &mut State, settings: &Settings, event: Event) {
             Ok(object) => {
                 let object = Arc::new(object);
                 state.objects.insert(key, object.clone());
-                CachedEvent {
-                    revision,
-                    deleted: false,
-                    object,
-                    prev,
-                }
+                CachedEvent::new(revision, false, object, prev)
             }
             Err(error) => {
                 tracing::warn!(%key, %error, "skipping an undecodable object");
@@ -283,12 +278,7 @@ fn apply(state: &mut State, settings: &Settings, event: Event) {
                 state.revision = revision;
                 return;
             };
-            CachedEvent {
-                revision,
-                deleted: true,
-                object: Arc::new(prev.at(revision)),
-                prev: Some(prev),
-            }
+            CachedEvent::new(revision, true, Arc::new(prev.at(revision)), Some(prev))
         }
     };
     let cached = Arc::new(cached);

@@ -4,6 +4,7 @@
 //! [`super::object`]).
 
 use std::collections::VecDeque;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use super::object::{CachedEvent, CachedObject, Form, event_line};
 use super::resource::{ResourceCache, Subscription};
@@ -71,12 +72,14 @@ pub fn stream(
         after: subscription.revision,
         live: subscription.live,
         headers_sent: false,
-        next_bookmark: options
+        bookmark_timer: options
             .bookmarks
             .then(|| next_bookmark(now, deadline, options.bookmark_interval))
-            .flatten(),
+            .flatten()
+            .map(|at| Box::pin(tokio::time::sleep_until(at))),
         bookmark_due: false,
         deadline,
+        end_timer: Box::pin(tokio::time::sleep_until(deadline)),
         options,
     };
     futures::stream::unfold(watcher, |mut watcher| async move {
@@ -102,16 +105,19 @@ struct Watcher {
     after: Revision,
     live: mpsc::Receiver<Arc<CachedEvent>>,
     headers_sent: bool,
-    next_bookmark: Option<Instant>,
+    /// When the next periodic bookmark is due. The timers are kept, not
+    /// made anew for every event: thousands of watchers wait on them.
+    bookmark_timer: Option<Pin<Box<Sleep>>>,
     bookmark_due: bool,
     deadline: Instant,
+    end_timer: Pin<Box<Sleep>>,
 }
 
 impl Watcher {
     async fn next(&mut self) -> Option<Bytes> {
         loop {
             if let Some(object) = self.initial.pop_front() {
-                match self.line_of(&object, "ADDED", false) {
+                match self.initial_line(&object) {
                     Ok(Some(line)) => return Some(line),
                     Ok(None) => continue,
                     Err(error) => return Some(error_line(&error)),
@@ -133,9 +139,8 @@ impl Watcher {
                 self.bookmark_due = false;
                 return Some(self.bookmark(revision, false));
             }
-            let bookmark_at = self.next_bookmark;
             tokio::select! {
-                _ = tokio::time::sleep_until(self.deadline) => return None,
+                _ = self.end_timer.as_mut() => return None,
                 event = self.live.recv() => {
                     let event = event?;
                     if event.revision <= self.after {
@@ -147,19 +152,24 @@ impl Watcher {
                         Err(error) => return Some(error_line(&error)),
                     }
                 }
-                _ = sleep_until_some(bookmark_at) => {
+                _ = wait_timer(&mut self.bookmark_timer) => {
                     self.bookmark_due = true;
-                    self.next_bookmark = next_bookmark(
+                    let next = next_bookmark(
                         Instant::now(),
                         self.deadline,
                         self.options.bookmark_interval,
                     );
+                    match (next, &mut self.bookmark_timer) {
+                        (Some(at), Some(timer)) => timer.as_mut().reset(at),
+                        _ => self.bookmark_timer = None,
+                    }
                 }
             }
         }
     }
 
-    /// The line of a change, if it concerns this watcher.
+    /// The line of a change, if it concerns this watcher; shared with
+    /// every other watcher that gets the same form of it.
     fn event(&mut self, event: &CachedEvent) -> Result<Option<Bytes>, ApiError> {
         let now = self.matches(&event.object)?;
         let before = match &event.prev {
@@ -167,31 +177,34 @@ impl Watcher {
             None => None,
         };
         match event_type(event.deleted, before, now) {
-            Some(kind) => self.line_of(&event.object, kind, true),
+            Some(kind) => {
+                let form = self.form(kind);
+                event.line(self.options.endpoint, form).map(Some)
+            }
             None => Ok(None),
         }
     }
 
-    /// The line of `object` as an event of type `kind`, or `None` if the
-    /// watcher's selectors do not take it; `live` lines are shared.
-    fn line_of(
-        &mut self,
-        object: &CachedObject,
-        kind: &'static str,
-        live: bool,
-    ) -> Result<Option<Bytes>, ApiError> {
-        if !live && !self.matches(object)? {
+    /// The ADDED line of a current object sent first, or `None` if the
+    /// watcher's selectors do not take it.
+    fn initial_line(&mut self, object: &CachedObject) -> Result<Option<Bytes>, ApiError> {
+        if !self.matches(object)? {
             return Ok(None);
         }
-        let form = match self.options.tables {
+        let form = self.form("ADDED");
+        object.encoded(self.options.endpoint, form, false).map(Some)
+    }
+
+    /// How this watcher's next event of type `kind` is written.
+    fn form(&mut self, kind: &'static str) -> Form {
+        match self.options.tables {
             None => Form::Event(kind),
             Some(include) => Form::TableEvent {
                 kind,
                 include,
                 headers: !std::mem::replace(&mut self.headers_sent, true),
             },
-        };
-        object.encoded(self.options.endpoint, form, live).map(Some)
+        }
     }
 
     fn matches(&self, object: &CachedObject) -> Result<bool, ApiError> {
@@ -247,9 +260,9 @@ fn next_bookmark(now: Instant, deadline: Instant, interval: Duration) -> Option<
     }
 }
 
-async fn sleep_until_some(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
+async fn wait_timer(timer: &mut Option<Pin<Box<Sleep>>>) {
+    match timer {
+        Some(timer) => timer.as_mut().await,
         None => std::future::pending().await,
     }
 }

@@ -193,6 +193,83 @@ impl Ferrokube {
         let path = format!("/proc/{}/clear_refs", self.child.0.id());
         std::fs::write(path, "5").is_ok()
     }
+    /// CPU seconds it has used so far, user plus system, all threads.
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        cpu_seconds(self.child.0.id())
+    }
+
+    /// Samples its resident memory until the sampler is finished, so that
+    /// a run's peak is known (VmHWM is the peak of the whole process life).
+    pub fn sample_memory(&self) -> MemorySampler {
+        MemorySampler::start(self.child.0.id())
+    }
+
+    /// Stops it the way an operator would, with SIGTERM, so that its store
+    /// is closed cleanly; killed if it has not exited within 30 s.
+    pub fn stop(mut self) -> Result<()> {
+        let pid = self.child.0.id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status()?;
+        if !status.success() {
+            bail!("kill -TERM {pid} failed");
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.child.0.try_wait()?.is_none() {
+            if Instant::now() > deadline {
+                bail!("{} did not stop within 30 s of SIGTERM", self.name);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+}
+
+/// The highest resident memory seen while it runs, sampled every 50 ms.
+pub struct MemorySampler {
+    stop: mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<Option<u64>>,
+}
+
+impl MemorySampler {
+    fn start(pid: u32) -> MemorySampler {
+        let (stop, stopped) = mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let mut peak = None;
+            loop {
+                if let Some((rss, _)) = memory_kib(pid) {
+                    peak = peak.max(Some(rss));
+                }
+                match stopped.recv_timeout(Duration::from_millis(50)) {
+                    Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                    _ => return peak,
+                }
+            }
+        });
+        MemorySampler { stop, thread }
+    }
+
+    /// The peak VmRSS in KiB, if it could be read at all.
+    pub fn finish(self) -> Option<u64> {
+        let _ = self.stop.send(());
+        self.thread.join().ok().flatten()
+    }
+}
+
+/// User plus system CPU seconds of a process from `/proc/<pid>/stat`
+/// (fields 14 and 15, in clock ticks of 1/100 s: USER_HZ is 100 on every
+/// Linux architecture the benchmark runs on).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_cpu_ticks(&stat).map(|ticks| ticks as f64 / 100.0)
+}
+
+/// utime + stime of a `/proc/<pid>/stat` line. The command name (field 2)
+/// may hold spaces and parentheses, so fields are counted after its last `)`.
+fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(user + system)
 }
 
 /// VmRSS and VmHWM of a process, in KiB.
@@ -281,4 +358,22 @@ fn etcd_healthy(port: u16) -> bool {
     let mut response = String::new();
     let _ = stream.read_to_string(&mut response);
     response.contains("\"health\":\"true\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_ticks_are_read_after_the_command_name() {
+        let stat = "4242 (ferro kube) S 1 4242 4242 0 -1 4194560 2000 0 0 0 \
+                    150 25 0 0 20 0 8 0 100 123456 789 18446744073709551615";
+        assert_eq!(parse_cpu_ticks(stat), Some(175));
+        assert_eq!(parse_cpu_ticks("4242 (x) S 1"), None);
+    }
+
+    #[test]
+    fn this_process_has_a_cpu_time() {
+        assert!(cpu_seconds(std::process::id()).is_some());
+    }
 }

@@ -305,10 +305,13 @@ fn notes(median: &Value) -> String {
             added * 1048576.0 / bytes
         )),
         _ => {
-            if let Some(peak) = mib("hwm_kib") {
+            if let Some(peak) = mib("hwm_kib").or_else(|| mib("rss_peak_kib")) {
                 notes.push(format!("peak {peak:.0} MiB"));
             }
         }
+    }
+    if let Some(cpu) = number(extra, "server_cpu_s") {
+        notes.push(format!("server cpu {cpu:.1} s"));
     }
     if let Some(conflicts) = number(extra, "conflicts").filter(|c| *c > 0.0) {
         notes.push(format!("{conflicts:.0} conflicts"));
@@ -321,6 +324,9 @@ fn notes(median: &Value) -> String {
     }
     if let Some(p50) = number(extra, "p50_from_send_ms") {
         notes.push(format!("p50 from send {p50:.2} ms"));
+    }
+    if let Some(listed) = number(extra, "all_listed_ms") {
+        notes.push(format!("all listed at {listed:.0} ms"));
     }
     if let Some(idle) = mib("idle_rss_kib") {
         notes.push(format!("idle rss {idle:.0} MiB"));

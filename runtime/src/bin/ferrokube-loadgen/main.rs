@@ -199,7 +199,8 @@ enum Workload {
         #[arg(long, default_value_t = 10.0)]
         grace: f64,
     },
-    /// Start a server on an empty data directory; time until `/readyz` is 200.
+    /// Start a server on an empty (or seeded) data directory; time until
+    /// `/readyz` is 200.
     Startup {
         /// The ferrokube binary.
         #[arg(long)]
@@ -207,6 +208,16 @@ enum Workload {
         /// An empty (or absent) data directory for it.
         #[arg(long)]
         data_dir: PathBuf,
+        /// The data directory holds a stopped server's files and store.
+        #[arg(long)]
+        seeded: bool,
+        /// ConfigMaps stored in `--namespace`: the time until a cached
+        /// list returns them all is measured too.
+        #[arg(long, requires = "namespace")]
+        objects: Option<u64>,
+        /// The namespace of those ConfigMaps.
+        #[arg(long)]
+        namespace: Option<String>,
         /// Milliseconds to let it idle before reading its memory.
         #[arg(long, default_value_t = 1000)]
         settle_ms: u64,
@@ -292,6 +303,9 @@ enum Workload {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Thousands of watches over a hundred connections, plus the servers
+    // the startup workload spawns, need more than the default 1,024 files.
+    runtime::limits::raise_open_files();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -403,9 +417,22 @@ async fn run(workload: Workload) -> Result<Value> {
         Workload::Startup {
             server,
             data_dir,
+            seeded,
+            objects,
+            namespace,
             settle_ms,
             args,
-        } => startup::run(&server, &data_dir, &args, Duration::from_millis(settle_ms)).await?,
+        } => {
+            let spec = startup::StartupSpec {
+                server,
+                data_dir,
+                args,
+                seeded,
+                stored: objects.zip(namespace),
+                settle: Duration::from_millis(settle_ms),
+            };
+            startup::run(&spec).await?
+        }
         Workload::Storage {
             backend,
             op,
