@@ -12,7 +12,8 @@ use generated::RESOURCES;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::printers::{IncludeObject, TableListMeta, strip_headers, table};
+use super::printed::StoredRow;
+use crate::printers::{IncludeObject, TableListMeta, TablePrinter};
 use crate::registry::Endpoint;
 use crate::registry::object::set_meta;
 use crate::registry::store::from_storage;
@@ -168,27 +169,22 @@ impl CachedObject {
             }
         }
         let render = || -> Result<Bytes, ApiError> {
-            let object = Arc::unwrap_or_clone(self.served(endpoint)?);
             Ok(match form {
-                Form::ListItem => list_item(object),
-                Form::Event(kind) => event_line(kind, &object),
+                Form::ListItem => list_item(Arc::unwrap_or_clone(self.served(endpoint)?)),
+                Form::Event(kind) => event_line(kind, &*self.served(endpoint)?),
                 Form::TableEvent {
                     kind,
                     include,
                     headers,
                 } => {
-                    let meta = TableListMeta::of_object(&object);
-                    let mut rendered = table(
-                        endpoint.served,
-                        std::slice::from_ref(&object),
-                        meta,
-                        include,
-                        Utc::now(),
-                    );
-                    if !headers {
-                        strip_headers(&mut rendered);
-                    }
-                    event_line(kind, &rendered)
+                    let meta = TableListMeta {
+                        resource_version: self.revision.to_string(),
+                        ..TableListMeta::default()
+                    };
+                    let mut printer =
+                        TablePrinter::new(endpoint.served, &meta, include, Utc::now(), headers);
+                    self.print(endpoint, &mut printer)?;
+                    written_event_line(kind, &printer.finish())
                 }
             })
         };
@@ -198,6 +194,24 @@ impl CachedObject {
                 .encoded
                 .get_or_try((version_id(endpoint), form), render),
         }
+    }
+
+    /// Prints the object's Table row as `endpoint` serves it. The storage
+    /// version is printed from the kept bytes, other versions from the
+    /// converted object.
+    pub fn print(&self, endpoint: Endpoint, printer: &mut TablePrinter) -> Result<(), ApiError> {
+        if self.is_stored_version(endpoint)
+            && let Some(row) = StoredRow::new(
+                &self.item,
+                self.api_version.as_deref(),
+                self.kind.as_deref(),
+            )
+        {
+            printer.print(&row);
+            return Ok(());
+        }
+        printer.print(&*self.served(endpoint)?);
+        Ok(())
     }
 
     /// A watch event line of the storage version: the type meta written
@@ -331,6 +345,17 @@ pub fn event_line(kind: &str, object: &impl Serialize) -> Bytes {
     serde_json::to_writer(&mut line, object).unwrap_or_default();
     line.extend_from_slice(b"}\n");
     Bytes::from(line)
+}
+
+/// A watch event line around an object already written as JSON.
+fn written_event_line(kind: &str, object: &[u8]) -> Bytes {
+    let mut line = BytesMut::with_capacity(object.len() + kind.len() + 24);
+    line.put_slice(b"{\"type\":\"");
+    line.put_slice(kind.as_bytes());
+    line.put_slice(b"\",\"object\":");
+    line.put_slice(object);
+    line.put_slice(b"}\n");
+    line.freeze()
 }
 
 /// A list item: the object without `apiVersion` and `kind`.

@@ -3,18 +3,15 @@
 //! snapshot the cache no longer keeps, a cache that does not catch up in
 //! time).
 
-use std::sync::Arc;
-
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use serde_json::Value;
 
 use super::media::{as_table, ok, table_response};
 use super::read_options::{CATCH_UP, EXACT, ReadOptions, Wanted};
 use super::rest::filter;
 use crate::cache::list::{self, Page};
-use crate::printers::{TableListMeta, table};
+use crate::printers::{TableListMeta, TablePrinter};
 use crate::registry::Endpoint;
 use crate::registry::store::{Filter, ListOptions, Store, storage_error};
 use crate::status::ApiError;
@@ -45,18 +42,17 @@ pub async fn list(
         return match tables {
             None => Ok(json_bytes(list::encode(endpoint, &page)?)),
             Some(include) => {
-                let items = page
-                    .items
-                    .iter()
-                    .map(|item| item.served(endpoint).map(Arc::unwrap_or_clone))
-                    .collect::<Result<Vec<Value>, ApiError>>()?;
                 let meta = TableListMeta {
                     resource_version: page.revision.to_string(),
                     continue_token: page.continue_token.clone().unwrap_or_default(),
                     remaining_item_count: page.remaining.map(|r| r as i64),
                 };
-                let rendered = table(endpoint.served, &items, meta, include, Utc::now());
-                Ok(table_response(&rendered))
+                let mut printer =
+                    TablePrinter::new(endpoint.served, &meta, include, Utc::now(), true);
+                for item in &page.items {
+                    item.print(endpoint, &mut printer)?;
+                }
+                Ok(table_response(printer.finish()))
             }
         };
     }
@@ -78,18 +74,12 @@ pub async fn list(
         .await?;
     match tables {
         Some(include) => {
-            let items = listing["items"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default();
             let meta = TableListMeta::of_list(&listing);
-            Ok(table_response(&table(
-                endpoint.served,
-                items,
-                meta,
-                include,
-                Utc::now(),
-            )))
+            let mut printer = TablePrinter::new(endpoint.served, &meta, include, Utc::now(), true);
+            for item in listing["items"].as_array().into_iter().flatten() {
+                printer.print(item);
+            }
+            Ok(table_response(printer.finish()))
         }
         None => ok(listing),
     }

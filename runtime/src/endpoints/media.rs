@@ -79,8 +79,9 @@ pub fn as_table(
         .map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
-pub fn table_response(table: &Value) -> Response {
-    let mut response = table.to_string().into_response();
+/// An answer holding a Table's JSON.
+pub fn table_response(table: Vec<u8>) -> Response {
+    let mut response = table.into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(TABLE));
