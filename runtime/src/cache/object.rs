@@ -13,6 +13,8 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::printed::StoredRow;
+use crate::codec::protobuf;
+use crate::endpoints::negotiate::unencodable;
 use crate::printers::{IncludeObject, TableListMeta, TablePrinter};
 use crate::registry::Endpoint;
 use crate::registry::object::set_meta;
@@ -51,6 +53,8 @@ pub enum Form {
     ListItem,
     /// A watch event line of this type with the object as JSON.
     Event(&'static str),
+    /// The object's protobuf message without envelope (a list item).
+    Protobuf,
     /// A watch event line of this type with a one-row Table; `headers`
     /// says whether it carries the column definitions.
     TableEvent {
@@ -156,8 +160,8 @@ impl CachedObject {
     }
 
     /// The object encoded in `form` for `endpoint`. The storage version's
-    /// JSON forms are put together from the kept bytes; other encodings are
-    /// made once and kept, except Table renderings that are not `shared`
+    /// JSON forms are put together from the kept bytes; other encodings
+    /// (protobuf included) are made once and kept, except Table renderings that are not `shared`
     /// (they count ages from now; live events are sent within moments of
     /// each other).
     pub fn encoded(&self, endpoint: Endpoint, form: Form, shared: bool) -> Result<Bytes, ApiError> {
@@ -165,13 +169,17 @@ impl CachedObject {
             match form {
                 Form::ListItem => return Ok(self.item.clone()),
                 Form::Event(kind) => return Ok(self.stored_event_line(kind)),
-                Form::TableEvent { .. } => {}
+                Form::TableEvent { .. } | Form::Protobuf => {}
             }
         }
         let render = || -> Result<Bytes, ApiError> {
             Ok(match form {
                 Form::ListItem => list_item(Arc::unwrap_or_clone(self.served(endpoint)?)),
                 Form::Event(kind) => event_line(kind, &*self.served(endpoint)?),
+                Form::Protobuf => {
+                    let object = self.served(endpoint)?;
+                    Bytes::from(protobuf::encode_raw(&object).map_err(unencodable)?)
+                }
                 Form::TableEvent {
                     kind,
                     include,

@@ -8,9 +8,11 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 
 use super::media::{as_table, ok, table_response};
+use super::negotiate::{Encoding, Negotiated, Shape, negotiate};
 use super::read_options::{CATCH_UP, EXACT, ReadOptions, Wanted};
 use super::rest::filter;
 use crate::cache::list::{self, Page};
+use crate::codec::protobuf;
 use crate::printers::{TableListMeta, TablePrinter};
 use crate::registry::Endpoint;
 use crate::registry::store::{Filter, ListOptions, Store, storage_error};
@@ -40,7 +42,14 @@ pub async fn list(
         && let Some(page) = cached(store, endpoint, namespace, &options, wanted, &filter).await?
     {
         return match tables {
-            None => Ok(json_bytes(list::encode(endpoint, &page)?)),
+            None if negotiate(headers)? == PROTOBUF => Ok(with_type(
+                list::encode_protobuf(endpoint, &page)?.into(),
+                protobuf::MEDIA_TYPE,
+            )),
+            None => Ok(with_type(
+                list::encode(endpoint, &page)?,
+                "application/json",
+            )),
             Some(include) => {
                 let meta = TableListMeta {
                     resource_version: page.revision.to_string(),
@@ -142,11 +151,17 @@ pub async fn wait_for(caches: &crate::cache::Caches, revision: Revision) -> Resu
     }))
 }
 
-fn json_bytes(body: bytes::Bytes) -> Response {
+/// A protobuf list, which the cache writes itself from its objects' kept
+/// messages (other negotiated forms are made from the JSON answer).
+const PROTOBUF: Negotiated = Negotiated {
+    encoding: Encoding::Protobuf,
+    shape: Shape::Object,
+};
+
+fn with_type(body: bytes::Bytes, media_type: &'static str) -> Response {
     let mut response = body.into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
     response
 }
