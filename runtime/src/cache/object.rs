@@ -4,6 +4,7 @@
 //! version are put together from those bytes. Other served versions and
 //! Tables decode the object when asked and keep only their encodings.
 
+use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -15,7 +16,7 @@ use serde_json::{Map, Value, json};
 use super::printed::StoredRow;
 use crate::codec::protobuf;
 use crate::endpoints::negotiate::unencodable;
-use crate::printers::{IncludeObject, TableListMeta, TablePrinter};
+use crate::printers::{IncludeObject, TableListMeta, TablePrinter, write_json};
 use crate::registry::Endpoint;
 use crate::registry::object::set_meta;
 use crate::registry::store::from_storage;
@@ -35,6 +36,8 @@ pub struct CachedObject {
     /// The object as stored with its resourceVersion, without `apiVersion`
     /// and `kind`: exactly a list item of the storage version.
     item: Bytes,
+    /// Where the item's `metadata` is in it, if it has one.
+    metadata: Option<Range<usize>>,
     /// What label and field selectors read of it (its name, namespace,
     /// labels and the fields its kind selects on) as JSON, decoded per
     /// check: a decoded map costs several times its text. `None` for a kind
@@ -95,14 +98,14 @@ impl CachedObject {
         };
         let api_version = type_field("apiVersion");
         let kind = type_field("kind");
-        // Serializing a JSON value into memory cannot fail.
-        let item = serde_json::to_vec(&fields).unwrap_or_default();
+        let (item, metadata) = item_bytes(&fields);
         CachedObject {
             key,
             revision,
             api_version,
             kind,
             item: Bytes::from(item.into_boxed_slice()),
+            metadata,
             facts,
             encoded: Memo::default(),
         }
@@ -211,6 +214,7 @@ impl CachedObject {
         if self.is_stored_version(endpoint)
             && let Some(row) = StoredRow::new(
                 &self.item,
+                self.metadata.clone().and_then(|range| self.item.get(range)),
                 self.api_version.as_deref(),
                 self.kind.as_deref(),
             )
@@ -353,6 +357,28 @@ pub fn event_line(kind: &str, object: &impl Serialize) -> Bytes {
     serde_json::to_writer(&mut line, object).unwrap_or_default();
     line.extend_from_slice(b"}\n");
     Bytes::from(line)
+}
+
+/// The JSON of an object's fields (as `serde_json` writes the map) and
+/// where its `metadata` value is in it.
+pub(super) fn item_bytes(fields: &Map<String, Value>) -> (Vec<u8>, Option<Range<usize>>) {
+    let mut item = Vec::with_capacity(1024);
+    let mut metadata = None;
+    item.push(b'{');
+    for (n, (name, value)) in fields.iter().enumerate() {
+        if n > 0 {
+            item.push(b',');
+        }
+        write_json(&mut item, name);
+        item.push(b':');
+        let start = item.len();
+        write_json(&mut item, value);
+        if name == "metadata" {
+            metadata = Some(start..item.len());
+        }
+    }
+    item.push(b'}');
+    (item, metadata)
 }
 
 /// A watch event line around an object already written as JSON.

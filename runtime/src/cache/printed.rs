@@ -1,54 +1,49 @@
 //! Table rows of cached objects in their storage version, read from the
-//! kept JSON: the printers get a decoded object without
+//! kept JSON in one pass: the printers get a decoded object without
 //! `metadata.managedFields` (no printer reads them, and they are often
-//! most of an object), while the row's `object` copies the kept bytes.
+//! most of an object), while the row's metadata is copied from the kept
+//! bytes.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::printers::{Printable, write_json};
 
-/// One cached object, split for printing.
+/// One cached object, read for printing.
 pub(super) struct StoredRow<'a> {
-    /// Its top-level fields as kept, by name.
-    fields: BTreeMap<String, &'a RawValue>,
-    /// Its `apiVersion` and `kind`, kept apart from the fields.
+    /// The kept item: the object without its type meta.
+    item: &'a [u8],
+    /// Its `metadata` within the item, if it has one.
+    metadata: Option<&'a [u8]>,
+    /// Its `apiVersion` and `kind`, kept apart from the item.
     type_meta: [(&'static str, Option<&'a str>); 2],
     /// What printers read.
     printed: Value,
 }
 
 impl<'a> StoredRow<'a> {
-    /// Splits `item` (a JSON object without its type meta) and decodes what
-    /// printers read; `None` if the item is not a JSON object.
+    /// Decodes what printers read of `item` (a JSON object without its
+    /// type meta, whose `metadata` is the `metadata` slice of it); `None`
+    /// if the item is not a JSON object.
     pub(super) fn new(
         item: &'a [u8],
+        metadata: Option<&'a [u8]>,
         api_version: Option<&'a str>,
         kind: Option<&'a str>,
     ) -> Option<StoredRow<'a>> {
-        let fields: BTreeMap<String, &RawValue> = serde_json::from_slice(item).ok()?;
+        let mut reader = serde_json::Deserializer::from_slice(item);
+        let mut printed = Printed.deserialize(&mut reader).ok()?;
         let type_meta = [("apiVersion", api_version), ("kind", kind)];
-        let mut printed = Map::new();
-        for (name, raw) in &fields {
-            let value = if name == "metadata" {
-                let mut reader = serde_json::Deserializer::from_str(raw.get());
-                WithoutManagedFields.deserialize(&mut reader).ok()?
-            } else {
-                serde_json::from_str(raw.get()).ok()?
-            };
-            printed.insert(name.clone(), value);
-        }
         for (name, value) in type_meta {
             if let Some(value) = value {
                 printed.insert(name.to_owned(), Value::String(value.to_owned()));
             }
         }
         Some(StoredRow {
-            fields,
+            item,
+            metadata,
             type_meta,
             printed: Value::Object(printed),
         })
@@ -61,43 +56,50 @@ impl Printable for StoredRow<'_> {
     }
 
     fn write_metadata(&self, out: &mut Vec<u8>) {
-        match self.fields.get("metadata") {
-            Some(raw) => out.extend_from_slice(raw.get().as_bytes()),
-            None => out.extend_from_slice(b"{}"),
-        }
+        out.extend_from_slice(self.metadata.unwrap_or(b"{}"));
     }
 
-    /// The kept fields and the type meta, in key order (as a decoded
-    /// object would be written).
+    /// The whole object, decoded afresh (rows rarely carry whole objects).
     fn write_object(&self, out: &mut Vec<u8>) {
-        let mut entries: Vec<(&str, &str)> = self
-            .fields
-            .iter()
-            .map(|(name, raw)| (name.as_str(), raw.get()))
-            .collect();
-        let mut type_meta = Vec::new();
+        let mut object: Map<String, Value> = serde_json::from_slice(self.item).unwrap_or_default();
         for (name, value) in self.type_meta {
             if let Some(value) = value {
-                let mut json = Vec::new();
-                write_json(&mut json, value);
-                type_meta.push((name, json));
+                object.insert(name.to_owned(), Value::String(value.to_owned()));
             }
         }
-        for (name, json) in &type_meta {
-            // Written as JSON strings, which are UTF-8.
-            entries.push((name, std::str::from_utf8(json).unwrap_or("\"\"")));
+        write_json(out, &object);
+    }
+}
+
+/// Decodes an object, its metadata without `managedFields`.
+struct Printed;
+
+impl<'de> DeserializeSeed<'de> for Printed {
+    type Value = Map<String, Value>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Printed {
+    type Value = Map<String, Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = Map::new();
+        while let Some(name) = map.next_key::<String>()? {
+            let value = if name == "metadata" {
+                map.next_value_seed(WithoutManagedFields)?
+            } else {
+                map.next_value()?
+            };
+            fields.insert(name, value);
         }
-        entries.sort_unstable_by_key(|(name, _)| *name);
-        out.push(b'{');
-        for (n, (name, json)) in entries.iter().enumerate() {
-            if n > 0 {
-                out.push(b',');
-            }
-            write_json(out, *name);
-            out.push(b':');
-            out.extend_from_slice(json.as_bytes());
-        }
-        out.push(b'}');
+        Ok(fields)
     }
 }
 
@@ -142,9 +144,14 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::cache::object::item_bytes;
 
-    fn item(object: &Value) -> Vec<u8> {
-        serde_json::to_vec(object).unwrap()
+    fn row_of(object: &Value, check: impl FnOnce(&StoredRow)) {
+        let fields = object.as_object().unwrap();
+        let (item, metadata) = item_bytes(fields);
+        assert_eq!(item, serde_json::to_vec(object).unwrap());
+        let metadata = metadata.map(|range| &item[range]);
+        check(&StoredRow::new(&item, metadata, Some("v1"), Some("ConfigMap")).unwrap());
     }
 
     #[test]
@@ -155,38 +162,38 @@ mod tests {
             "immutable": true,
             "metadata": {"name": "a", "managedFields": [{"manager": "m"}], "labels": {"x": "y"}},
         });
-        let bytes = item(&object);
-        let row = StoredRow::new(&bytes, Some("v1"), Some("ConfigMap")).unwrap();
         let mut whole = object.clone();
         whole["apiVersion"] = json!("v1");
         whole["kind"] = json!("ConfigMap");
-        let mut written = Vec::new();
-        row.write_object(&mut written);
-        assert_eq!(written, serde_json::to_vec(&whole).unwrap());
-        let mut metadata = Vec::new();
-        row.write_metadata(&mut metadata);
-        assert_eq!(metadata, serde_json::to_vec(&object["metadata"]).unwrap());
-        let mut printed = whole;
-        printed["metadata"]
-            .as_object_mut()
-            .unwrap()
-            .remove("managedFields");
-        assert_eq!(row.printed(), &printed);
+        row_of(&object, |row| {
+            let mut written = Vec::new();
+            row.write_object(&mut written);
+            assert_eq!(written, serde_json::to_vec(&whole).unwrap());
+            let mut metadata = Vec::new();
+            row.write_metadata(&mut metadata);
+            assert_eq!(metadata, serde_json::to_vec(&object["metadata"]).unwrap());
+            let mut printed = whole.clone();
+            printed["metadata"]
+                .as_object_mut()
+                .unwrap()
+                .remove("managedFields");
+            assert_eq!(row.printed(), &printed);
+        });
     }
 
     #[test]
-    fn objects_without_metadata_or_type_meta() {
-        let bytes = item(&json!({"spec": {"x": 1}}));
-        let row = StoredRow::new(&bytes, None, None).unwrap();
-        let mut metadata = Vec::new();
-        row.write_metadata(&mut metadata);
-        assert_eq!(metadata, b"{}");
-        let mut written = Vec::new();
-        row.write_object(&mut written);
-        assert_eq!(written, br#"{"spec":{"x":1}}"#);
-        let null = item(&json!({"metadata": null}));
-        let row = StoredRow::new(&null, None, None).unwrap();
-        assert_eq!(row.printed(), &json!({"metadata": null}));
-        assert!(StoredRow::new(b"[1]", None, None).is_none());
+    fn objects_without_metadata_or_with_null_metadata() {
+        row_of(&json!({"spec": {"x": 1}}), |row| {
+            let mut metadata = Vec::new();
+            row.write_metadata(&mut metadata);
+            assert_eq!(metadata, b"{}");
+        });
+        row_of(&json!({"metadata": null}), |row| {
+            let mut metadata = Vec::new();
+            row.write_metadata(&mut metadata);
+            assert_eq!(metadata, b"null");
+            assert_eq!(row.printed()["metadata"], Value::Null);
+        });
+        assert!(StoredRow::new(b"[1]", None, None, None).is_none());
     }
 }
