@@ -23,7 +23,7 @@ use crate::batched_writes::BatchedWrites;
 use crate::bootstrap::ApiServerAddress;
 use crate::cache::Settings as CacheSettings;
 use crate::config::Config;
-use crate::endpoints::discovery::{self, DiscoveryState};
+use crate::endpoints::discovery::{self, DiscoveryState, Documents};
 use crate::endpoints::health::{self, Health};
 use crate::endpoints::openapi;
 use crate::endpoints::rest::{self, RestState};
@@ -119,6 +119,7 @@ impl Server {
         let discovery_state = Arc::new(DiscoveryState {
             served,
             server_address: socket_text(&host, port),
+            documents: Documents::default(),
         });
         let metrics = Arc::new(Metrics::default());
         let app = Router::new()

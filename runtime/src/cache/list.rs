@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 
 use super::object::{CachedObject, Form};
 use super::resource::ResourceCache;
+use crate::codec::protobuf;
+use crate::endpoints::negotiate::unencodable;
 use crate::registry::object::api_version;
 use crate::registry::store::{Filter, decode_continue, encode_continue};
 use crate::registry::{Endpoint, keys};
@@ -249,6 +251,23 @@ pub fn encode(endpoint: Endpoint, page: &Page) -> Result<EncodedList, ApiError> 
     parts.push(Bytes::from_static(b"]}"));
     let len = parts.iter().map(Bytes::len).sum();
     Ok(EncodedList { parts, len })
+}
+
+/// The list object of a page as a protobuf body, each item's message
+/// encoded once per object and kept by the cache.
+pub fn encode_protobuf(endpoint: Endpoint, page: &Page) -> Result<Vec<u8>, ApiError> {
+    let served = endpoint.served;
+    let head = json!({
+        "kind": format!("{}List", served.kind),
+        "apiVersion": api_version(served.group, served.version),
+        "metadata": metadata(page),
+    });
+    let items = page
+        .items
+        .iter()
+        .map(|item| item.encoded(endpoint, Form::Protobuf, true))
+        .collect::<Result<Vec<Bytes>, ApiError>>()?;
+    protobuf::encode_list(&head, &items).map_err(unencodable)
 }
 
 /// The list's metadata: resourceVersion, continue, remainingItemCount.

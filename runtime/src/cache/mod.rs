@@ -19,6 +19,7 @@
 mod dispatch;
 pub mod list;
 pub mod object;
+mod printed;
 pub mod resource;
 pub mod watcher;
 

@@ -4,6 +4,7 @@
 //! version are put together from those bytes. Other served versions and
 //! Tables decode the object when asked and keep only their encodings.
 
+use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -12,7 +13,10 @@ use generated::RESOURCES;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::printers::{IncludeObject, TableListMeta, strip_headers, table};
+use super::printed::StoredRow;
+use crate::codec::protobuf;
+use crate::endpoints::negotiate::unencodable;
+use crate::printers::{IncludeObject, TableListMeta, TablePrinter, write_json};
 use crate::registry::Endpoint;
 use crate::registry::object::set_meta;
 use crate::registry::store::from_storage;
@@ -32,6 +36,8 @@ pub struct CachedObject {
     /// The object as stored with its resourceVersion, without `apiVersion`
     /// and `kind`: exactly a list item of the storage version.
     item: Bytes,
+    /// Where the item's `metadata` is in it, if it has one.
+    metadata: Option<Range<usize>>,
     /// What label and field selectors read of it (its name, namespace,
     /// labels and the fields its kind selects on) as JSON, decoded per
     /// check: a decoded map costs several times its text. `None` for a kind
@@ -50,6 +56,8 @@ pub enum Form {
     ListItem,
     /// A watch event line of this type with the object as JSON.
     Event(&'static str),
+    /// The object's protobuf message without envelope (a list item).
+    Protobuf,
     /// A watch event line of this type with a one-row Table; `headers`
     /// says whether it carries the column definitions.
     TableEvent {
@@ -90,14 +98,14 @@ impl CachedObject {
         };
         let api_version = type_field("apiVersion");
         let kind = type_field("kind");
-        // Serializing a JSON value into memory cannot fail.
-        let item = serde_json::to_vec(&fields).unwrap_or_default();
+        let (item, metadata) = item_bytes(&fields);
         CachedObject {
             key,
             revision,
             api_version,
             kind,
             item: Bytes::from(item.into_boxed_slice()),
+            metadata,
             facts,
             encoded: Memo::default(),
         }
@@ -155,8 +163,8 @@ impl CachedObject {
     }
 
     /// The object encoded in `form` for `endpoint`. The storage version's
-    /// JSON forms are put together from the kept bytes; other encodings are
-    /// made once and kept, except Table renderings that are not `shared`
+    /// JSON forms are put together from the kept bytes; other encodings
+    /// (protobuf included) are made once and kept, except Table renderings that are not `shared`
     /// (they count ages from now; live events are sent within moments of
     /// each other).
     pub fn encoded(&self, endpoint: Endpoint, form: Form, shared: bool) -> Result<Bytes, ApiError> {
@@ -164,31 +172,30 @@ impl CachedObject {
             match form {
                 Form::ListItem => return Ok(self.item.clone()),
                 Form::Event(kind) => return Ok(self.stored_event_line(kind)),
-                Form::TableEvent { .. } => {}
+                Form::TableEvent { .. } | Form::Protobuf => {}
             }
         }
         let render = || -> Result<Bytes, ApiError> {
-            let object = Arc::unwrap_or_clone(self.served(endpoint)?);
             Ok(match form {
-                Form::ListItem => list_item(object),
-                Form::Event(kind) => event_line(kind, &object),
+                Form::ListItem => list_item(Arc::unwrap_or_clone(self.served(endpoint)?)),
+                Form::Event(kind) => event_line(kind, &*self.served(endpoint)?),
+                Form::Protobuf => {
+                    let object = self.served(endpoint)?;
+                    Bytes::from(protobuf::encode_raw(&object).map_err(unencodable)?)
+                }
                 Form::TableEvent {
                     kind,
                     include,
                     headers,
                 } => {
-                    let meta = TableListMeta::of_object(&object);
-                    let mut rendered = table(
-                        endpoint.served,
-                        std::slice::from_ref(&object),
-                        meta,
-                        include,
-                        Utc::now(),
-                    );
-                    if !headers {
-                        strip_headers(&mut rendered);
-                    }
-                    event_line(kind, &rendered)
+                    let meta = TableListMeta {
+                        resource_version: self.revision.to_string(),
+                        ..TableListMeta::default()
+                    };
+                    let mut printer =
+                        TablePrinter::new(endpoint.served, &meta, include, Utc::now(), headers);
+                    self.print(endpoint, &mut printer)?;
+                    written_event_line(kind, &printer.finish())
                 }
             })
         };
@@ -198,6 +205,25 @@ impl CachedObject {
                 .encoded
                 .get_or_try((version_id(endpoint), form), render),
         }
+    }
+
+    /// Prints the object's Table row as `endpoint` serves it. The storage
+    /// version is printed from the kept bytes, other versions from the
+    /// converted object.
+    pub fn print(&self, endpoint: Endpoint, printer: &mut TablePrinter) -> Result<(), ApiError> {
+        if self.is_stored_version(endpoint)
+            && let Some(row) = StoredRow::new(
+                &self.item,
+                self.metadata.clone().and_then(|range| self.item.get(range)),
+                self.api_version.as_deref(),
+                self.kind.as_deref(),
+            )
+        {
+            printer.print(&row);
+            return Ok(());
+        }
+        printer.print(&*self.served(endpoint)?);
+        Ok(())
     }
 
     /// A watch event line of the storage version: the type meta written
@@ -360,6 +386,39 @@ pub fn event_line(kind: &str, object: &impl Serialize) -> Bytes {
     serde_json::to_writer(&mut line, object).unwrap_or_default();
     line.extend_from_slice(b"}\n");
     Bytes::from(line)
+}
+
+/// The JSON of an object's fields (as `serde_json` writes the map) and
+/// where its `metadata` value is in it.
+pub(super) fn item_bytes(fields: &Map<String, Value>) -> (Vec<u8>, Option<Range<usize>>) {
+    let mut item = Vec::with_capacity(1024);
+    let mut metadata = None;
+    item.push(b'{');
+    for (n, (name, value)) in fields.iter().enumerate() {
+        if n > 0 {
+            item.push(b',');
+        }
+        write_json(&mut item, name);
+        item.push(b':');
+        let start = item.len();
+        write_json(&mut item, value);
+        if name == "metadata" {
+            metadata = Some(start..item.len());
+        }
+    }
+    item.push(b'}');
+    (item, metadata)
+}
+
+/// A watch event line around an object already written as JSON.
+fn written_event_line(kind: &str, object: &[u8]) -> Bytes {
+    let mut line = BytesMut::with_capacity(object.len() + kind.len() + 24);
+    line.put_slice(b"{\"type\":\"");
+    line.put_slice(kind.as_bytes());
+    line.put_slice(b"\",\"object\":");
+    line.put_slice(object);
+    line.put_slice(b"}\n");
+    line.freeze()
 }
 
 /// A list item: the object without `apiVersion` and `kind`.

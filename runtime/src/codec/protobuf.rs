@@ -102,17 +102,55 @@ fn decode_raw_at(
 /// an enveloped protobuf body.
 pub fn encode(object: &Value) -> Result<Vec<u8>, CodecError> {
     let (api_version, kind) = type_meta(object)?;
-    let raw = encode_raw(object)?;
+    Ok(envelope(api_version, kind, &encode_raw(object)?))
+}
+
+/// Encodes a list whose items are already encoded (each its kind's message
+/// without envelope, as [`encode_raw`] writes it): `head` is the list
+/// without items (`apiVersion`, `kind`, `metadata`). The bytes are those
+/// [`encode`] writes for the whole list.
+pub fn encode_list(head: &Value, items: &[impl AsRef<[u8]>]) -> Result<Vec<u8>, CodecError> {
+    let (api_version, kind) = type_meta(head)?;
+    let message = message_for(api_version, kind)?;
+    let at = message
+        .fields
+        .iter()
+        .position(|f| f.json == "items")
+        .ok_or_else(|| CodecError::Unencodable {
+            path: String::new(),
+            reason: format!("{kind} has no items"),
+        })?;
+    let number = message.fields[at].number;
+    let part = |fields| Message { fields, ..*message };
+    let head = head.as_object().ok_or_else(|| CodecError::Unencodable {
+        path: String::new(),
+        reason: "not an object".into(),
+    })?;
+    // The list message's fields in number order, the items among them.
+    let mut raw = Vec::with_capacity(items.iter().map(|i| i.as_ref().len() + 4).sum());
+    encode::message(&part(&message.fields[..at]), head, &mut raw, 0)
+        .map_err(CodecError::unencodable)?;
+    for item in items {
+        put_len_field(&mut raw, number, item.as_ref());
+    }
+    encode::message(&part(&message.fields[at + 1..]), head, &mut raw, 0)
+        .map_err(CodecError::unencodable)?;
+    Ok(envelope(api_version, kind, &raw))
+}
+
+/// The `k8s\0` prefix and the `runtime.Unknown` around `raw`.
+fn envelope(api_version: &str, kind: &str, raw: &[u8]) -> Vec<u8> {
     let mut type_meta = Vec::new();
     put_len_field(&mut type_meta, 1, api_version.as_bytes());
     put_len_field(&mut type_meta, 2, kind.as_bytes());
-    let mut out = MAGIC.to_vec();
+    let mut out = Vec::with_capacity(raw.len() + type_meta.len() + 16);
+    out.extend_from_slice(&MAGIC);
     put_len_field(&mut out, 1, &type_meta);
-    put_len_field(&mut out, 2, &raw);
+    put_len_field(&mut out, 2, raw);
     // Go always writes the (empty) contentEncoding and contentType.
     put_len_field(&mut out, 3, &[]);
     put_len_field(&mut out, 4, &[]);
-    Ok(out)
+    out
 }
 
 /// Encodes a JSON object as its kind's message alone, without envelope.

@@ -3,19 +3,18 @@
 //! snapshot the cache no longer keeps, a cache that does not catch up in
 //! time).
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use serde_json::Value;
 
 use super::media::{as_table, ok, table_response};
+use super::negotiate::{Encoding, Negotiated, Shape, negotiate};
 use super::read_options::{CATCH_UP, EXACT, ReadOptions, Wanted};
 use super::rest::filter;
 use crate::cache::list::{self, EncodedList, Page};
-use crate::printers::{TableListMeta, table};
+use crate::codec::protobuf;
+use crate::printers::{TableListMeta, TablePrinter};
 use crate::registry::Endpoint;
 use crate::registry::store::{Filter, ListOptions, Store, storage_error};
 use crate::status::ApiError;
@@ -44,20 +43,23 @@ pub async fn list(
         && let Some(page) = cached(store, endpoint, namespace, &options, wanted, &filter).await?
     {
         return match tables {
+            None if negotiate(headers)? == PROTOBUF => Ok(with_type(
+                list::encode_protobuf(endpoint, &page)?.into(),
+                protobuf::MEDIA_TYPE,
+            )),
             None => Ok(streamed_json(list::encode(endpoint, &page)?)),
             Some(include) => {
-                let items = page
-                    .items
-                    .iter()
-                    .map(|item| item.served(endpoint).map(Arc::unwrap_or_clone))
-                    .collect::<Result<Vec<Value>, ApiError>>()?;
                 let meta = TableListMeta {
                     resource_version: page.revision.to_string(),
                     continue_token: page.continue_token.clone().unwrap_or_default(),
                     remaining_item_count: page.remaining.map(|r| r as i64),
                 };
-                let rendered = table(endpoint.served, &items, meta, include, Utc::now());
-                Ok(table_response(&rendered))
+                let mut printer =
+                    TablePrinter::new(endpoint.served, &meta, include, Utc::now(), true);
+                for item in &page.items {
+                    item.print(endpoint, &mut printer)?;
+                }
+                Ok(table_response(printer.finish()))
             }
         };
     }
@@ -79,18 +81,12 @@ pub async fn list(
         .await?;
     match tables {
         Some(include) => {
-            let items = listing["items"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default();
             let meta = TableListMeta::of_list(&listing);
-            Ok(table_response(&table(
-                endpoint.served,
-                items,
-                meta,
-                include,
-                Utc::now(),
-            )))
+            let mut printer = TablePrinter::new(endpoint.served, &meta, include, Utc::now(), true);
+            for item in listing["items"].as_array().into_iter().flatten() {
+                printer.print(item);
+            }
+            Ok(table_response(printer.finish()))
         }
         None => ok(listing),
     }
@@ -164,5 +160,20 @@ fn streamed_json(list: EncodedList) -> Response {
         HeaderValue::from_static("application/json"),
     );
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    response
+}
+
+/// A protobuf list, which the cache writes itself from its objects' kept
+/// messages (other negotiated forms are made from the JSON answer).
+const PROTOBUF: Negotiated = Negotiated {
+    encoding: Encoding::Protobuf,
+    shape: Shape::Object,
+};
+
+fn with_type(body: bytes::Bytes, media_type: &'static str) -> Response {
+    let mut response = body.into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
     response
 }

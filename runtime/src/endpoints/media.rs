@@ -1,6 +1,8 @@
 //! Media types: what a request body is decoded from, what an answer is
 //! encoded as, and whether the client asked for a Table.
 
+use std::sync::Arc;
+
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use generated::SCHEMAS;
@@ -17,9 +19,18 @@ use crate::pipeline::request_info::query_param;
 use crate::printers::IncludeObject;
 use crate::status::ApiError;
 
+/// A JSON answer that keeps the value it was written from, so that
+/// another negotiated encoding is made from the value rather than from
+/// re-parsing the JSON.
 pub fn ok(object: Value) -> Result<Response, ApiError> {
-    Ok(json_response(&object).into_response())
+    let mut response = json_response(&object);
+    response.extensions_mut().insert(Answer(Arc::new(object)));
+    Ok(response)
 }
+
+/// The value a JSON answer was written from (see [`ok`]).
+#[derive(Clone)]
+pub struct Answer(pub Arc<Value>);
 
 pub fn json_response(object: &Value) -> Response {
     // Straight into bytes: much cheaper than `to_string`, which goes
@@ -79,8 +90,9 @@ pub fn as_table(
         .map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
-pub fn table_response(table: &Value) -> Response {
-    let mut response = table.to_string().into_response();
+/// An answer holding a Table's JSON.
+pub fn table_response(table: Vec<u8>) -> Response {
+    let mut response = table.into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(TABLE));

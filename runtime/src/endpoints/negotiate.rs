@@ -5,12 +5,16 @@
 //! handlers themselves (they need the printers), so here they only count as
 //! acceptable JSON.
 
+use std::sync::Arc;
+
 use axum::body::{Body, to_bytes};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use crate::codec::protobuf;
+use super::media::Answer;
+
+use crate::codec::{CodecError, protobuf};
 use crate::status::ApiError;
 
 /// The serializations an answer can be written in, in upstream's order.
@@ -123,7 +127,8 @@ fn parameter<'a>(range: &'a str, name: &str) -> Option<&'a str> {
 
 /// Rewrites a finished JSON answer (object, list or Status) into the
 /// negotiated form. Streams (watches) and Tables pass through untouched.
-pub async fn transcode(response: Response, negotiated: Negotiated) -> Response {
+pub async fn transcode(mut response: Response, negotiated: Negotiated) -> Response {
+    let answer = response.extensions_mut().remove::<Answer>();
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -132,13 +137,12 @@ pub async fn transcode(response: Response, negotiated: Negotiated) -> Response {
         return response;
     }
     let (mut parts, body) = response.into_parts();
-    let bytes = match to_bytes(body, usize::MAX).await {
-        Ok(bytes) => bytes,
-        Err(error) => return ApiError::internal(error.to_string()).into_response(),
-    };
-    let mut object: Value = match serde_json::from_slice(&bytes) {
-        Ok(object) => object,
-        Err(error) => return ApiError::internal(error.to_string()).into_response(),
+    let mut object = match answer {
+        Some(Answer(object)) => Arc::unwrap_or_clone(object),
+        None => match read_json(body).await {
+            Ok(object) => object,
+            Err(error) => return error.into_response(),
+        },
     };
     let is_status = object.get("kind").and_then(Value::as_str) == Some("Status");
     if !is_status {
@@ -156,6 +160,14 @@ pub async fn transcode(response: Response, negotiated: Negotiated) -> Response {
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(body))
+}
+
+/// The JSON body of an answer, as a value.
+async fn read_json(body: Body) -> Result<Value, ApiError> {
+    let bytes = to_bytes(body, usize::MAX)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::internal(e.to_string()))
 }
 
 /// The object in the asked shape; a shape that does not fit the answer (a
@@ -209,13 +221,16 @@ fn encode(object: &Value, encoding: Encoding) -> Result<(Vec<u8>, &'static str),
             .map_err(|e| ApiError::internal(e.to_string())),
         Encoding::Protobuf => protobuf::encode(object)
             .map(|b| (b, protobuf::MEDIA_TYPE))
-            .map_err(|e| {
-                ApiError::not_acceptable(format!(
-                    "the object cannot be written as {}: {e}",
-                    protobuf::MEDIA_TYPE
-                ))
-            }),
+            .map_err(unencodable),
     }
+}
+
+/// The 406 of an answer that cannot be written as protobuf.
+pub fn unencodable(error: CodecError) -> ApiError {
+    ApiError::not_acceptable(format!(
+        "the object cannot be written as {}: {error}",
+        protobuf::MEDIA_TYPE
+    ))
 }
 
 /// A YAML request body as a JSON value.

@@ -25,7 +25,7 @@ use crate::patch::{Patch, PatchFormat};
 use crate::pipeline::Security;
 use crate::pipeline::authn::UserInfo;
 use crate::pipeline::request_info::{RequestInfo, query_param};
-use crate::printers::{TableListMeta, table};
+use crate::printers::{TableListMeta, TablePrinter};
 use crate::registry::Registry;
 use crate::registry::store::{
     DeleteOptions, Filter, ListOptions, Preconditions, Store, WriteOptions, WriteTarget,
@@ -144,13 +144,9 @@ async fn serve(
             match as_table(headers, query)? {
                 Some(include) => {
                     let meta = TableListMeta::of_object(&object);
-                    Ok(table_response(&table(
-                        served,
-                        &[object],
-                        meta,
-                        include,
-                        Utc::now(),
-                    )))
+                    let mut printer = TablePrinter::new(served, &meta, include, Utc::now(), true);
+                    printer.print(&object);
+                    Ok(table_response(printer.finish()))
                 }
                 None => ok(object),
             }

@@ -59,7 +59,7 @@ pub async fn serve(
         ("scale", "get") => {
             let scale = get_scale(store, endpoint, namespace, name).await?;
             match as_table(headers, query)? {
-                Some(include) => Ok(table_response(&scale_table(&scale, include, Utc::now()))),
+                Some(include) => Ok(table_response(scale_table(&scale, include, Utc::now()))),
                 None => ok(scale),
             }
         }

@@ -11,7 +11,7 @@ use super::format::quantity;
 use super::value::{array_at, get_path, opt_int, str_at};
 use super::{
     CREATION_TIMESTAMP_DESCRIPTION, Cells, Context, IncludeObject, NAME_DESCRIPTION, Printer,
-    TableListMeta, column_json, row_json,
+    TableListMeta, TableWriter, column_json,
 };
 
 pub(super) const PRINTERS: &[Printer] = &[Printer {
@@ -154,22 +154,19 @@ const SCALE_COLUMNS: &[PrinterColumn] = &[
 ];
 
 /// The Table of an autoscaling/v1 Scale (`kubectl get deployment web
-/// --subresource=scale`), as upstream's `printScale`.
-pub fn scale_table(scale: &Value, include: IncludeObject, now: DateTime<Utc>) -> Value {
+/// --subresource=scale`) as JSON, as upstream's `printScale`.
+pub fn scale_table(scale: &Value, include: IncludeObject, now: DateTime<Utc>) -> Vec<u8> {
     let context = Context { now };
-    let cells = vec![
+    let cells = [
         json!(str_at(scale, &["metadata", "name"])),
         json!(opt_int(scale, &["spec", "replicas"]).unwrap_or(0)),
         json!(opt_int(scale, &["status", "replicas"]).unwrap_or(0)),
         json!(context.age(get_path(scale, &["metadata", "creationTimestamp"]))),
     ];
-    json!({
-        "kind": "Table",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": TableListMeta::of_object(scale).to_json(),
-        "columnDefinitions": SCALE_COLUMNS.iter().map(column_json).collect::<Vec<_>>(),
-        "rows": [row_json(cells, Vec::new(), include.row_object(scale))],
-    })
+    let columns: Vec<Value> = SCALE_COLUMNS.iter().map(column_json).collect();
+    let mut writer = TableWriter::new(Some(&columns), &TableListMeta::of_object(scale), include);
+    writer.row(&cells, &[], scale);
+    writer.finish()
 }
 
 #[cfg(test)]
@@ -255,6 +252,7 @@ mod tests {
             crate::printers::IncludeObject::None,
             chrono::Utc::now(),
         );
+        let table: serde_json::Value = serde_json::from_slice(&table).unwrap();
         let names: Vec<&str> = table["columnDefinitions"]
             .as_array()
             .unwrap()

@@ -37,11 +37,14 @@ mod rbac;
 mod resource;
 mod storage;
 mod value;
+mod writer;
 
 #[cfg(test)]
 mod tests;
 
 pub use autoscaling::scale_table;
+pub(crate) use writer::write_json;
+pub use writer::{Printable, TableWriter};
 
 use std::borrow::Cow;
 
@@ -143,70 +146,64 @@ impl IncludeObject {
             )),
         }
     }
+}
 
-    fn row_object(self, object: &Value) -> Value {
-        match self {
-            IncludeObject::None => Value::Null,
-            IncludeObject::Metadata => json!({
-                "kind": "PartialObjectMetadata",
-                "apiVersion": "meta.k8s.io/v1",
-                "metadata": object.get("metadata").cloned().unwrap_or_else(|| json!({})),
-            }),
-            IncludeObject::Object => object.clone(),
+/// Prints the Table of objects of one resource row by row (one object for
+/// a single GET, every item for a list), as kube-apiserver builds it with
+/// wide output (servers always print every column): column definitions,
+/// one row of cells per object, each row's object as `include` says, and
+/// ages counted up to `now`. Objects are in the resource's version.
+pub struct TablePrinter {
+    resource: &'static ResourceDescriptor,
+    /// The resource's hand-written printer, if it has one.
+    printer: Option<&'static Printer>,
+    context: Context,
+    writer: TableWriter,
+}
+
+impl TablePrinter {
+    /// Starts the table; `headers` false leaves the column definitions
+    /// out, as upstream does for every watch event after the first.
+    pub fn new(
+        resource: &'static ResourceDescriptor,
+        list_meta: &TableListMeta,
+        include: IncludeObject,
+        now: DateTime<Utc>,
+        headers: bool,
+    ) -> TablePrinter {
+        let columns = headers.then(|| columns(resource));
+        TablePrinter {
+            resource,
+            printer: printer(resource.group, resource.plural),
+            context: Context { now },
+            writer: TableWriter::new(columns.as_deref(), list_meta, include),
         }
+    }
+
+    /// Prints the row of one object.
+    pub fn print(&mut self, object: &impl Printable) {
+        let printed = object.printed();
+        if self.resource.printer_columns.is_empty() {
+            self.writer.row(&default_cells(printed), &[], object);
+        } else {
+            let (cells, conditions) =
+                printed_cells(self.resource, self.printer, printed, &self.context);
+            self.writer.row(&cells, &conditions, object);
+        }
+    }
+
+    /// The finished table's JSON.
+    pub fn finish(self) -> Vec<u8> {
+        self.writer.finish()
     }
 }
 
-/// The `meta.k8s.io/v1` Table of `objects` of `resource` (one object for a
-/// single GET, every item for a list), as kube-apiserver builds it with
-/// wide output (servers always print every column): column definitions,
-/// one row of cells per object, each row's object as `include` says, and
-/// ages counted up to `now`. Objects are in `resource`'s version.
-pub fn table(
-    resource: &ResourceDescriptor,
-    objects: &[Value],
-    list_meta: TableListMeta,
-    include: IncludeObject,
-    now: DateTime<Utc>,
-) -> Value {
-    let context = Context { now };
-    let (columns, rows): (Vec<Value>, Vec<Value>) = if resource.printer_columns.is_empty() {
-        let rows = objects
-            .iter()
-            .map(|object| {
-                row_json(
-                    default_cells(object),
-                    Vec::new(),
-                    include.row_object(object),
-                )
-            })
-            .collect();
-        (default_columns(), rows)
+/// The column definitions of `resource`'s tables.
+fn columns(resource: &ResourceDescriptor) -> Vec<Value> {
+    if resource.printer_columns.is_empty() {
+        default_columns()
     } else {
-        let columns = resource.printer_columns.iter().map(column_json).collect();
-        let rows = objects
-            .iter()
-            .map(|object| {
-                let (cells, conditions) = printed_cells(resource, object, &context);
-                row_json(cells, conditions, include.row_object(object))
-            })
-            .collect();
-        (columns, rows)
-    };
-    json!({
-        "kind": "Table",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": list_meta.to_json(),
-        "columnDefinitions": columns,
-        "rows": rows,
-    })
-}
-
-/// Drops a table's column definitions the way upstream does for every
-/// watch event after the first (`"columnDefinitions": null`).
-pub fn strip_headers(table: &mut Value) {
-    if let Some(map) = table.as_object_mut() {
-        map.insert("columnDefinitions".into(), Value::Null);
+        resource.printer_columns.iter().map(column_json).collect()
     }
 }
 
@@ -314,10 +311,11 @@ fn printer(group: &str, plural: &str) -> Option<&'static Printer> {
 /// The row cells of `object` and its row conditions.
 fn printed_cells(
     resource: &ResourceDescriptor,
+    printer: Option<&Printer>,
     object: &Value,
     context: &Context,
 ) -> (Vec<Value>, Vec<Value>) {
-    let mut computed = printer(resource.group, resource.plural)
+    let mut computed = printer
         .map(|p| (p.print)(&storage_form(resource, object), context))
         .unwrap_or_default();
     let mut cells: Vec<Value> = resource
@@ -394,14 +392,4 @@ fn default_cells(object: &Value) -> Vec<Value> {
         json!(value::str_at(object, &["metadata", "name"])),
         json!(created),
     ]
-}
-
-fn row_json(cells: Vec<Value>, conditions: Vec<Value>, object: Value) -> Value {
-    let mut row = Map::new();
-    row.insert("cells".into(), Value::Array(cells));
-    if !conditions.is_empty() {
-        row.insert("conditions".into(), Value::Array(conditions));
-    }
-    row.insert("object".into(), object);
-    Value::Object(row)
 }

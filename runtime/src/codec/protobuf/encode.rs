@@ -19,7 +19,7 @@ use crate::codec::wire::{Fail, WireType, put_len_field, put_tag, put_varint_fiel
 
 /// Appends the fields of `message` taken from `object`.
 pub(super) fn message(
-    message: &'static Message,
+    message: &Message,
     object: &Map<String, Value>,
     out: &mut Vec<u8>,
     depth: usize,

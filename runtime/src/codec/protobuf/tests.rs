@@ -450,3 +450,28 @@ fn timestamps_read_as_go_reads_them() {
     let err = lease_with(&timestamp(i64::MAX, 0)).expect_err("out of range");
     assert!(err.to_string().contains("outside years 0 to 9999"), "{err}");
 }
+
+#[test]
+fn lists_of_encoded_items_are_the_lists_encoded_whole() {
+    let pod = |name: &str| {
+        json!({"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": name, "labels": {"a": "b"}},
+               "spec": {"containers": [{"name": "c", "image": "i"}]}})
+    };
+    let items = [pod("a"), pod("b")];
+    let head = json!({"apiVersion": "v1", "kind": "PodList",
+                      "metadata": {"resourceVersion": "7", "continue": "x"}});
+    let mut whole = head.clone();
+    whole["items"] = json!(items);
+    let encoded: Vec<Vec<u8>> = items.iter().map(|i| encode_raw(i).unwrap()).collect();
+    assert_eq!(
+        encode_list(&head, &encoded).unwrap(),
+        encode(&whole).unwrap()
+    );
+    let empty: [Vec<u8>; 0] = [];
+    let mut none = head.clone();
+    none["items"] = json!([]);
+    assert_eq!(encode_list(&head, &empty).unwrap(), encode(&none).unwrap());
+    let pod_head = json!({"apiVersion": "v1", "kind": "Pod"});
+    assert!(encode_list(&pod_head, &encoded).is_err());
+}
