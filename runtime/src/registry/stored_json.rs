@@ -11,7 +11,7 @@ use std::fmt;
 use std::sync::LazyLock;
 
 use serde::Deserialize;
-use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 /// One member of a JSON object: its key (unescaped) and its value as written.
@@ -64,12 +64,11 @@ impl<'a> StoredObject<'a> {
             return None;
         }
         let text = std::str::from_utf8(stored).ok()?;
-        let members = members(text)?;
+        let (members, metadata) = members(text)?;
+        let metadata = metadata?;
         if has_duplicates(&members) {
             return None;
         }
-        let metadata = members.iter().find(|(k, _)| k == "metadata")?.1;
-        let metadata = self::members(metadata.get())?;
         if has_duplicates(&metadata) || metadata.iter().any(|(k, _)| k == "resourceVersion") {
             return None;
         }
@@ -82,8 +81,7 @@ impl<'a> StoredObject<'a> {
         })
     }
 
-    /// The top-level member `key` as written (`metadata` without the
-    /// resourceVersion).
+    /// The top-level member `key` other than `metadata`, as written.
     pub fn member(&self, key: &str) -> Option<&'a RawValue> {
         self.members
             .iter()
@@ -171,28 +169,57 @@ fn has_duplicates(members: &[Member<'_>]) -> bool {
         .any(|(n, (key, _))| members[..n].iter().any(|(other, _)| other == key))
 }
 
-/// The members of the JSON object `text`, in the order written; `None` if
-/// `text` is not one object.
-fn members(text: &str) -> Option<Vec<Member<'_>>> {
+/// Stands in for `metadata` among the top-level members: its own members
+/// are read in the same pass and kept apart.
+static METADATA: LazyLock<Box<RawValue>> =
+    LazyLock::new(|| RawValue::from_string("{}".to_owned()).expect("`{}` is JSON"));
+
+/// The members of the JSON object `text` in the order written, and those
+/// of its `metadata` if that is an object; `None` if `text` is not one
+/// object or its `metadata` is not an object.
+fn members(text: &str) -> Option<(Vec<Member<'_>>, Option<Vec<Member<'_>>>)> {
+    let mut metadata = None;
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    let members = deserializer.deserialize_map(MembersVisitor).ok()?;
+    let visitor = MembersVisitor {
+        metadata: Some(&mut metadata),
+    };
+    let members = deserializer.deserialize_map(visitor).ok()?;
     deserializer.end().ok()?;
-    Some(members)
+    Some((members, metadata))
 }
 
-struct MembersVisitor;
+/// Reads an object's members; with `metadata`, reads the members of its
+/// `metadata` member into it instead of keeping that member's text.
+struct MembersVisitor<'m, 'de> {
+    metadata: Option<&'m mut Option<Vec<Member<'de>>>>,
+}
 
-impl<'de> Visitor<'de> for MembersVisitor {
+impl<'de> DeserializeSeed<'de> for MembersVisitor<'_, 'de> {
+    type Value = Vec<Member<'de>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MembersVisitor<'_, 'de> {
     type Value = Vec<Member<'de>>;
 
     fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
         formatter.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
         while let Some(Key(key)) = map.next_key()? {
-            members.push((key, map.next_value::<&'de RawValue>()?));
+            let value = match self.metadata.as_deref_mut() {
+                Some(slot) if key == "metadata" => {
+                    *slot = Some(map.next_value_seed(MembersVisitor { metadata: None })?);
+                    &**METADATA
+                }
+                _ => map.next_value::<&'de RawValue>()?,
+            };
+            members.push((key, value));
         }
         Ok(members)
     }
