@@ -20,6 +20,7 @@ use crate::printers::{IncludeObject, TableListMeta, TablePrinter, write_json};
 use crate::registry::Endpoint;
 use crate::registry::object::set_meta;
 use crate::registry::store::from_storage;
+use crate::registry::stored_json::StoredObject;
 use crate::selectors::field_paths;
 use crate::status::ApiError;
 use crate::storage::Revision;
@@ -70,11 +71,57 @@ pub enum Form {
 impl CachedObject {
     /// An object read from its stored bytes.
     pub fn decode(key: String, bytes: &[u8], revision: Revision) -> Result<CachedObject, String> {
+        if let Some(parts) = StoredObject::parse(bytes, &revision.to_string())
+            && let Some(object) = CachedObject::from_parts(&key, &parts, revision)
+        {
+            return Ok(object);
+        }
         let stored: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
         if !stored.is_object() {
             return Err("a stored object is not a JSON object".into());
         }
         Ok(CachedObject::new(key, stored, revision))
+    }
+
+    /// [`CachedObject::decode`] without decoding the whole object: the
+    /// item is joined from the stored members and only the members the
+    /// selectors read are decoded. `None` when the type fields are not
+    /// plain strings (the decoding path keeps such fields in place).
+    fn from_parts(key: &str, parts: &StoredObject<'_>, revision: Revision) -> Option<CachedObject> {
+        let api_version = parts.string("apiVersion")?;
+        let kind = parts.string("kind")?;
+        let paths = fact_paths(api_version, kind);
+        let mut selected = Map::new();
+        let mut metadata = Map::new();
+        for path in paths.iter().flatten() {
+            let mut segments = path.split('.');
+            let top = segments.next().unwrap_or(path);
+            // Of the metadata only the fields read, not managedFields.
+            if top == "metadata" {
+                if let Some(field) = segments.next()
+                    && let Some(raw) = parts.metadata_member(field)
+                {
+                    metadata.insert(field.to_owned(), serde_json::from_str(raw.get()).ok()?);
+                }
+            } else if !selected.contains_key(top)
+                && let Some(raw) = parts.member(top)
+            {
+                selected.insert(top.to_owned(), serde_json::from_str(raw.get()).ok()?);
+            }
+        }
+        selected.insert("metadata".to_owned(), Value::Object(metadata));
+        let selected = Value::Object(selected);
+        let (item, metadata) = parts.encode_noting_metadata(&["apiVersion", "kind"]);
+        Some(CachedObject {
+            key: key.to_owned(),
+            revision,
+            api_version: Some(api_version.into()),
+            kind: Some(kind.into()),
+            item: Bytes::from(item),
+            metadata: Some(metadata),
+            facts: paths.map(|paths| facts_at(&selected, &paths)),
+            encoded: Memo::default(),
+        })
     }
 
     fn new(key: String, mut stored: Value, revision: Revision) -> CachedObject {
@@ -265,22 +312,32 @@ impl CachedObject {
 fn selected_facts(stored: &Value) -> Option<Box<[u8]>> {
     let api_version = stored.get("apiVersion")?.as_str()?;
     let kind = stored.get("kind")?.as_str()?;
-    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    let resource = RESOURCES
-        .iter()
-        .find(|r| r.group == group && r.version == version && r.kind == kind)?;
+    Some(facts_at(stored, &fact_paths(api_version, kind)?))
+}
+
+/// The values at `paths` of `stored`, as JSON.
+fn facts_at(stored: &Value, paths: &[&str]) -> Box<[u8]> {
     let mut facts = Value::Object(Map::new());
-    let paths = field_paths(resource.group, resource.field_selectors);
-    for path in paths.iter().copied().chain(["metadata.labels"]) {
+    for path in paths {
         let segments: Vec<&str> = path.split('.').collect();
         copy_path(stored, &mut facts, &segments);
     }
     // Serializing a JSON value into memory cannot fail.
-    Some(
-        serde_json::to_vec(&facts)
-            .unwrap_or_default()
-            .into_boxed_slice(),
-    )
+    serde_json::to_vec(&facts)
+        .unwrap_or_default()
+        .into_boxed_slice()
+}
+
+/// The paths of the facts kept of an object of this type (its selectable
+/// fields and labels); `None` for a type the route table does not know.
+fn fact_paths(api_version: &str, kind: &str) -> Option<Vec<&'static str>> {
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let resource = RESOURCES
+        .iter()
+        .find(|r| r.group == group && r.version == version && r.kind == kind)?;
+    let mut paths = field_paths(resource.group, resource.field_selectors);
+    paths.push("metadata.labels");
+    Some(paths)
 }
 
 /// Copies the value at `path` of `from` (if there is one) to the same path
@@ -476,6 +533,34 @@ mod tests {
     fn cached(object: &Value, revision: u64) -> CachedObject {
         let bytes = serde_json::to_vec(object).unwrap();
         CachedObject::decode("/registry/pods/ns/a".into(), &bytes, Revision(revision)).unwrap()
+    }
+
+    #[test]
+    fn objects_joined_from_their_parts_equal_decoded_ones() {
+        let mut stored_pod = pod();
+        stored_pod["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("resourceVersion");
+        let objects = [
+            stored_pod,
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                   "metadata": {"name": "c", "namespace": "ns", "uid": "u"},
+                   "data": {"k\"ey": "v\u{1}al\\ue"}}),
+            json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}}),
+        ];
+        for object in objects {
+            let bytes = serde_json::to_vec(&object).unwrap();
+            let parts = StoredObject::parse(&bytes, "9").unwrap();
+            let joined = CachedObject::from_parts("k", &parts, Revision(9)).unwrap();
+            let decoded = CachedObject::new("k".into(), object.clone(), Revision(9));
+            assert_eq!(joined.item, decoded.item, "{object}");
+            assert_eq!(joined.facts, decoded.facts, "{object}");
+            assert_eq!(joined.metadata, decoded.metadata, "{object}");
+            assert_eq!(joined.api_version, decoded.api_version);
+            assert_eq!(joined.kind, decoded.kind);
+            assert_eq!(joined.revision, decoded.revision);
+        }
     }
 
     #[test]

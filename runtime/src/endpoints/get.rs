@@ -14,6 +14,28 @@ use crate::registry::{Endpoint, keys};
 use crate::status::ApiError;
 use crate::storage::StorageError;
 
+/// [`get`] encoded as JSON; a read of storage skips decoding the object
+/// where it can (see [`Store::get_json`]).
+pub async fn get_json(
+    store: &Store,
+    endpoint: Endpoint,
+    namespace: &str,
+    name: &str,
+    query: Option<&str>,
+) -> Result<Vec<u8>, ApiError> {
+    let wanted = ReadOptions::from_query(query).wanted()?;
+    if reads_storage(endpoint, wanted) {
+        return store.get_json(endpoint, namespace, name).await;
+    }
+    let object = get(store, endpoint, namespace, name, query).await?;
+    serde_json::to_vec(&object).map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// Whether the read goes to storage rather than the watch cache.
+fn reads_storage(endpoint: Endpoint, wanted: Wanted) -> bool {
+    wanted == Wanted::Latest || !endpoint.stored.supports(Verb::Watch)
+}
+
 /// The object `name` in the state `query`'s resourceVersion asks for.
 pub async fn get(
     store: &Store,
@@ -23,7 +45,7 @@ pub async fn get(
     query: Option<&str>,
 ) -> Result<Value, ApiError> {
     let wanted = ReadOptions::from_query(query).wanted()?;
-    if wanted == Wanted::Latest || !endpoint.stored.supports(Verb::Watch) {
+    if reads_storage(endpoint, wanted) {
         return store.get(endpoint, namespace, name).await;
     }
     let caches = store.caches();

@@ -35,7 +35,11 @@ pub struct Answer(pub Arc<Value>);
 pub fn json_response(object: &Value) -> Response {
     // Straight into bytes: much cheaper than `to_string`, which goes
     // through the `Display` machinery. A `Value` always serializes.
-    let body = serde_json::to_vec(object).expect("a JSON value serializes");
+    json_bytes_response(serde_json::to_vec(object).expect("a JSON value serializes"))
+}
+
+/// A 200 answer of JSON already encoded.
+pub fn json_bytes_response(body: Vec<u8>) -> Response {
     let mut response = body.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

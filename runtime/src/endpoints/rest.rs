@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 
 use super::apply::{self, ApplyTarget};
 use super::media::{
-    as_table, content_type, decode_strictly, json_response, ok, table_response, with_warnings,
+    as_table, content_type, decode_strictly, json_bytes_response, json_response, ok,
+    table_response, with_warnings,
 };
 use super::{get, list, negotiate, reviews, subresources, watch};
 use crate::field_validation::FieldValidation;
@@ -140,16 +141,20 @@ async fn serve(
     let name = info.name.as_str();
     match verb {
         Verb::Get => {
-            let object = get::get(store, endpoint, namespace, name, query).await?;
-            match as_table(headers, query)? {
-                Some(include) => {
-                    let meta = TableListMeta::of_object(&object);
-                    let mut printer = TablePrinter::new(served, &meta, include, Utc::now(), true);
-                    printer.print(&object);
-                    Ok(table_response(printer.finish()))
+            // A bad includeObject is reported only for objects that exist.
+            let include = match as_table(headers, query) {
+                Ok(None) => {
+                    let body = get::get_json(store, endpoint, namespace, name, query).await?;
+                    return Ok(json_bytes_response(body));
                 }
-                None => ok(object),
-            }
+                Ok(Some(include)) => Ok(include),
+                Err(error) => Err(error),
+            };
+            let object = get::get(store, endpoint, namespace, name, query).await?;
+            let meta = TableListMeta::of_object(&object);
+            let mut printer = TablePrinter::new(served, &meta, include?, Utc::now(), true);
+            printer.print(&object);
+            Ok(table_response(printer.finish()))
         }
         Verb::List => {
             let namespace = (!namespace.is_empty()).then_some(namespace);

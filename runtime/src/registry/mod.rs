@@ -11,6 +11,7 @@ pub mod service_alloc;
 pub mod service_fields;
 pub mod service_ranges;
 pub mod store;
+pub mod stored_json;
 pub mod strategy;
 pub mod subresources;
 

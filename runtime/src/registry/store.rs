@@ -21,7 +21,9 @@ use super::hooks::{Reservation, WriteHook};
 use super::keys;
 use super::metadata;
 use super::object::{api_version, meta_str, set_meta, validate_name};
+use super::stored_json;
 use super::strategy;
+use crate::cache::object::Form;
 use crate::cache::{Caches, Settings as CacheSettings};
 use crate::conversion;
 use crate::fieldmanager::{self, Ownership};
@@ -193,6 +195,32 @@ impl Store {
     ) -> Result<Value, ApiError> {
         let kv = self.read(endpoint, namespace, name).await?;
         decode(endpoint, &kv.value, kv.mod_revision)
+    }
+
+    /// `GET` one object as the JSON [`Store::get`]'s value encodes to.
+    /// An object stored in the served version is answered from its stored
+    /// bytes without decoding it.
+    pub async fn get_json(
+        &self,
+        endpoint: Endpoint,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Vec<u8>, ApiError> {
+        let kv = self.read(endpoint, namespace, name).await?;
+        let served = endpoint.served;
+        let spliced = stored_json::with_resource_version(
+            &kv.value,
+            &api_version(served.group, served.version),
+            served.kind,
+            &kv.mod_revision.to_string(),
+        );
+        match spliced {
+            Some(bytes) => Ok(bytes),
+            None => {
+                let object = decode(endpoint, &kv.value, kv.mod_revision)?;
+                serde_json::to_vec(&object).map_err(|e| ApiError::internal(e.to_string()))
+            }
+        }
     }
 
     async fn read(
@@ -713,11 +741,13 @@ impl Store {
             served: resource,
             stored: resource,
         };
-        let namespace = object.served(endpoint).ok()?;
+        // The stored JSON as a list item, read for its phase only.
+        let item = object.encoded(endpoint, Form::ListItem, true).ok()?;
+        let state: Option<NamespaceState> = serde_json::from_slice(&item).ok();
         Some(
-            namespace
-                .pointer("/status/phase")
-                .and_then(Value::as_str)
+            state
+                .as_ref()
+                .and_then(NamespaceState::phase)
                 .unwrap_or_default()
                 .to_owned(),
         )
