@@ -78,6 +78,9 @@ impl Etcd {
             .args(["--heartbeat-interval", "10", "--election-timeout", "100"])
             // As clusters serving Kubernetes configure it.
             .args(["--max-request-bytes", "10485760"])
+            // A full run writes more than etcd's default 2 GiB quota of
+            // history before the seeded startup (nothing defragments it).
+            .args(["--quota-backend-bytes", "8589934592"])
             .args(["--logger", "zap", "--log-level", "warn"])
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
