@@ -34,7 +34,7 @@ use std::time::Duration;
 use generated::support::meta::ResourceDescriptor;
 use tokio::sync::watch;
 
-pub use self::resource::{Expired, ResourceCache, Start, Subscription};
+pub use self::resource::{Expired, Objects, ResourceCache, Start, Subscription};
 use crate::registry::keys;
 use crate::storage::{RangeRequest, Revision, Storage, StorageError};
 
@@ -68,6 +68,9 @@ pub struct Progress {
 
 /// How long a request waits for the storage watch to restart.
 const RESTART_WAIT: Duration = Duration::from_secs(5);
+
+/// Keys read per storage range while a cache fills.
+const FILL_PAGE: usize = 1000;
 
 /// The caches of every resource read so far, over one storage.
 #[derive(Clone)]
@@ -148,22 +151,42 @@ impl Caches {
 
     /// Fills a newly registered cache from storage; on failure it ends.
     async fn fill(&self, cache: &Arc<ResourceCache>) -> Result<(), StorageError> {
-        let read = self
-            .shared
-            .storage
-            .range(RangeRequest {
-                prefix: cache.prefix().to_owned(),
-                ..RangeRequest::default()
-            })
-            .await;
-        match read {
-            Ok(page) => {
-                cache.fill(page.kvs, page.revision);
+        match self.read_all(cache.prefix()).await {
+            Ok((objects, revision)) => {
+                cache.fill(objects, revision);
                 Ok(())
             }
             Err(error) => {
                 self.forget(cache);
                 Err(error)
+            }
+        }
+    }
+
+    /// Every object under `prefix` at one revision, read a page at a time
+    /// and each page decoded before the next is read, so that a large
+    /// resource is never held twice (stored bytes and cached objects).
+    async fn read_all(&self, prefix: &str) -> Result<(Objects, Revision), StorageError> {
+        let mut objects = Objects::new();
+        let mut start = None;
+        let mut revision = None;
+        loop {
+            let page = self
+                .shared
+                .storage
+                .range(RangeRequest {
+                    prefix: prefix.to_owned(),
+                    start: start.take(),
+                    limit: Some(FILL_PAGE),
+                    revision,
+                })
+                .await?;
+            revision = Some(page.revision);
+            let last = page.kvs.last().map(|kv| format!("{}\0", kv.key));
+            resource::decode_into(&mut objects, page.kvs);
+            match last {
+                Some(next) if page.more => start = Some(next),
+                _ => return Ok((objects, page.revision)),
             }
         }
     }

@@ -11,6 +11,25 @@ use super::object::{CachedEvent, CachedObject};
 use super::{Progress, Settings};
 use crate::storage::{Event, EventKind, KeyValue, Revision};
 
+/// A resource's cached objects by key.
+pub type Objects = BTreeMap<String, Arc<CachedObject>>;
+
+/// Decodes stored keys into `objects`; an object that does not decode is
+/// left out with a warning, as one bad value must not keep a resource from
+/// being served.
+pub(super) fn decode_into(objects: &mut Objects, kvs: Vec<KeyValue>) {
+    for kv in kvs {
+        match CachedObject::decode(kv.key.clone(), &kv.value, kv.mod_revision) {
+            Ok(object) => {
+                objects.insert(kv.key, Arc::new(object));
+            }
+            Err(error) => {
+                tracing::warn!(key = %kv.key, %error, "skipping an undecodable object")
+            }
+        }
+    }
+}
+
 /// The objects and recent events of one resource, kept current by the
 /// cache set's storage watch.
 pub struct ResourceCache {
@@ -37,7 +56,7 @@ pub enum Phase {
 struct State {
     /// Storage events that arrived while the first read was under way.
     pending: Vec<Event>,
-    objects: BTreeMap<String, Arc<CachedObject>>,
+    objects: Objects,
     /// The revision of the last change applied (or of the first read).
     revision: Revision,
     window: VecDeque<Arc<CachedEvent>>,
@@ -121,18 +140,7 @@ impl ResourceCache {
 
     /// Takes the result of the first read (the prefix at `revision`) and
     /// the events that arrived meanwhile.
-    pub(super) fn fill(&self, kvs: Vec<KeyValue>, revision: Revision) {
-        let mut objects = BTreeMap::new();
-        for kv in kvs {
-            match CachedObject::decode(kv.key.clone(), &kv.value, kv.mod_revision) {
-                Ok(object) => {
-                    objects.insert(kv.key, Arc::new(object));
-                }
-                Err(error) => {
-                    tracing::warn!(key = %kv.key, %error, "skipping an undecodable object")
-                }
-            }
-        }
+    pub(super) fn fill(&self, objects: Objects, revision: Revision) {
         let mut state = self.write();
         state.objects = objects;
         state.revision = revision;

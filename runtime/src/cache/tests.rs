@@ -344,3 +344,32 @@ async fn a_failed_storage_watch_ends_watchers_and_the_cache_relists() {
     .expect("a new cache");
     assert_eq!(fresh.snapshot("/registry/configmaps/").objects.len(), 4);
 }
+
+#[tokio::test]
+async fn a_cache_fills_from_storage_in_pages_at_one_revision() {
+    let (storage, caches) = setup(Settings::default());
+    let count = 2 * super::FILL_PAGE + 7;
+    for n in 0..count {
+        let key = keys::object_key(configmaps().stored, "ns", &format!("cm-{n:05}"));
+        let object = json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": format!("cm-{n:05}"), "namespace": "ns"},
+        });
+        storage
+            .create(&key, Bytes::from(object.to_string()))
+            .await
+            .unwrap();
+    }
+    let written = storage.current_revision().await.unwrap();
+    // The first use of the resource fills its cache from storage.
+    let cache = caches.resource(configmaps().stored).await.unwrap();
+    let page = list::page(&cache, configmaps(), Some("ns"), None, None).unwrap();
+    assert_eq!(page.items.len(), count);
+    assert!(page.revision >= written);
+    let names: Vec<&str> = page.items.iter().map(|o| o.key.as_str()).collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(names, sorted, "every key once, in order");
+}

@@ -290,6 +290,9 @@ impl Drop for EmbeddedStore {
     }
 }
 
+/// The most each keyspace holds in memory before it writes a table.
+const MEMTABLE_BYTES: u64 = 8 * 1024 * 1024;
+
 /// Opens the database and its keyspaces, checking that an existing one is
 /// complete and of our format.
 fn open_tables(layout: &layout::DataDir) -> Result<Tables> {
@@ -330,10 +333,13 @@ fn open_tables(layout: &layout::DataDir) -> Result<Tables> {
             layout.database.display()
         )));
     }
-    let open = |name: &str| {
-        db.keyspace(name, KeyspaceCreateOptions::default)
-            .map_err(|e| opening(layout, e))
-    };
+    // Writes not yet flushed to tables are held in memory, and replayed
+    // into it from the journal at start: the engine's 64 MiB per keyspace
+    // would keep up to a few hundred MiB resident for a store whose
+    // objects the watch cache holds anyway. The size is fixed when a
+    // keyspace is created.
+    let options = || KeyspaceCreateOptions::default().max_memtable_size(MEMTABLE_BYTES);
+    let open = |name: &str| db.keyspace(name, options).map_err(|e| opening(layout, e));
     let tables = Tables {
         current: open(KEYSPACES[0])?,
         log: open(KEYSPACES[1])?,
