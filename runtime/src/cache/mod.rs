@@ -69,8 +69,10 @@ pub struct Progress {
 /// How long a request waits for the storage watch to restart.
 const RESTART_WAIT: Duration = Duration::from_secs(5);
 
-/// Keys read per storage range while a cache fills.
-const FILL_PAGE: usize = 1000;
+/// Keys read per storage range while a cache fills: small enough to bound
+/// the bytes held at once, large enough that the few pages of a big
+/// resource cost little (each range also counts the keys after it).
+const FILL_PAGE: usize = 10_000;
 
 /// The caches of every resource read so far, over one storage.
 #[derive(Clone)]

@@ -349,6 +349,7 @@ async fn a_failed_storage_watch_ends_watchers_and_the_cache_relists() {
 async fn a_cache_fills_from_storage_in_pages_at_one_revision() {
     let (storage, caches) = setup(Settings::default());
     let count = 2 * super::FILL_PAGE + 7;
+    assert!(count < 50_000, "the test writes {count} keys");
     for n in 0..count {
         let key = keys::object_key(configmaps().stored, "ns", &format!("cm-{n:05}"));
         let object = json!({
