@@ -7,34 +7,7 @@ mod support;
 use http::{Method, Request, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
-use support::TestServer;
-
-/// Sends a request and returns the status code, Content-Type and body.
-async fn send(
-    client: &kube::Client,
-    method: Method,
-    path: &str,
-    headers: &[(header::HeaderName, &str)],
-    body: &str,
-) -> (u16, String, Vec<u8>) {
-    let mut request = Request::builder().method(method).uri(path);
-    for (name, value) in headers {
-        request = request.header(name, *value);
-    }
-    let request = request.body(body.as_bytes().to_vec()).unwrap();
-    let response = client
-        .send(request.map(kube::client::Body::from))
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, content_type, body.to_vec())
-}
+use support::{TestServer, send};
 
 const CONFIG_MAP_YAML: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  labels: {app: demo}\ndata:\n  mode: fast\n";
 

@@ -6,32 +6,19 @@
 
 mod support;
 
-use http::{Request, header};
-use http_body_util::BodyExt;
+use http::{Method, header};
 use runtime::codec::protobuf;
 use serde_json::{Value, json};
-use support::TestServer;
+use support::{TestServer, send};
 
 const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io";
 
 /// GETs `path` with `accept` and returns the Content-Type and body.
 async fn get(client: &kube::Client, path: &str, accept: &str) -> (String, Vec<u8>) {
-    let request = Request::get(path)
-        .header(header::ACCEPT, accept)
-        .body(Vec::new())
-        .unwrap();
-    let response = client
-        .send(request.map(kube::client::Body::from))
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200, "GET {path}");
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (content_type, body.to_vec())
+    let (status, content_type, body) =
+        send(client, Method::GET, path, &[(header::ACCEPT, accept)], "").await;
+    assert_eq!(status, 200, "GET {path}");
+    (content_type, body)
 }
 
 async fn get_json(client: &kube::Client, path: &str, accept: &str) -> Value {

@@ -164,8 +164,5 @@ pub async fn range(clients: Vec<KvClient>, prefix: String, budget: Budget) -> Re
         }
     })
     .await;
-    let mut extra = Map::new();
-    extra.insert("items".into(), json!(items));
-    extra.insert("response_bytes".into(), json!(bytes));
-    Ok(samples.report(elapsed, extra))
+    Ok(samples.report_reads(elapsed, items, bytes))
 }

@@ -231,10 +231,7 @@ pub async fn list(pool: Pool, namespace: String, mode: ListMode, budget: Budget)
         async move { list_once(&client, &path, mode, false).await.map(drop) }
     })
     .await;
-    let mut extra = Map::new();
-    extra.insert("items".into(), json!(items));
-    extra.insert("response_bytes".into(), json!(bytes));
-    Ok(samples.report(elapsed, extra))
+    Ok(samples.report_reads(elapsed, items, bytes))
 }
 
 /// One list (every page of it); with `count`, also the number of items,

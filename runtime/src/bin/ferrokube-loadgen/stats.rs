@@ -41,6 +41,15 @@ impl Samples {
         }
     }
 
+    /// The result line of a run of reads that each return `items` items
+    /// in `bytes` bytes (lists and ranges).
+    pub fn report_reads(self, elapsed: Duration, items: usize, bytes: usize) -> Value {
+        let mut extra = Map::new();
+        extra.insert("items".into(), json!(items));
+        extra.insert("response_bytes".into(), json!(bytes));
+        self.report(elapsed, extra)
+    }
+
     /// The run's result line: throughput over `elapsed`, latency
     /// percentiles, errors, and workload-specific `extra` fields.
     pub fn report(mut self, elapsed: Duration, extra: Map<String, Value>) -> Value {

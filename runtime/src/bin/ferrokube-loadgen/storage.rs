@@ -307,10 +307,7 @@ async fn range(store: &Store, spec: &StorageSpec, budget: Budget) -> Result<Valu
         }
     })
     .await;
-    let mut extra = Map::new();
-    extra.insert("items".into(), json!(items));
-    extra.insert("response_bytes".into(), json!(bytes));
-    Ok(samples.report(elapsed, extra))
+    Ok(samples.report_reads(elapsed, items, bytes))
 }
 
 /// Most puts in flight at once during a watch run.
