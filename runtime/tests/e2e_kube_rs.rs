@@ -12,7 +12,7 @@ use kube::api::{
     Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
 };
 use serde_json::json;
-use support::TestServer;
+use support::{TestServer, list_revision};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn typed_round_trip_through_kube_rs() {
@@ -91,13 +91,7 @@ async fn watch_streams_typed_events() {
     let server = TestServer::start(&["--storage=memory"]);
     let client = server.client().await;
     let deployments: Api<Deployment> = Api::namespaced(client, "default");
-    let rv = deployments
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .metadata
-        .resource_version
-        .unwrap();
+    let rv = list_revision(&deployments).await;
     let mut events = deployments
         .watch(&WatchParams::default().timeout(10), &rv)
         .await

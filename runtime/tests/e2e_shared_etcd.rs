@@ -15,7 +15,7 @@ use kube::api::{Api, ListParams, PostParams, WatchEvent, WatchParams};
 use serde_json::json;
 
 use etcd_support::EtcdProcess;
-use support::TestServer;
+use support::{TestServer, list_revision};
 
 async fn create(api: &Api<ConfigMap>, name: &str) {
     let object: ConfigMap = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
@@ -45,13 +45,7 @@ async fn two_servers_on_one_etcd_see_each_others_writes_and_events() {
     // come from caches kept current by the etcd watch.
     assert!(names(&on_first).await.is_empty());
     assert!(names(&on_second).await.is_empty());
-    let rv = on_second
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .metadata
-        .resource_version
-        .unwrap();
+    let rv = list_revision(&on_second).await;
     let mut events = on_second
         .watch(&WatchParams::default().timeout(20), &rv)
         .await

@@ -16,7 +16,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ListParams, PostParams, VersionMatch, WatchEvent, WatchParams};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 use serde_json::{Value, json};
-use support::TestServer;
+use support::{TestServer, list_revision};
 
 fn config_map(name: &str, data: &str) -> ConfigMap {
     serde_json::from_value(json!({"metadata": {"name": name}, "data": {"value": data}})).unwrap()
@@ -342,13 +342,7 @@ async fn a_reader_that_stops_reading_does_not_hold_up_others() {
     let fast_client = server.client().await;
     let slow_api: Api<ConfigMap> = Api::namespaced(slow_client, "default");
     let api: Api<ConfigMap> = Api::namespaced(fast_client, "default");
-    let rv = api
-        .list(&ListParams::default())
-        .await
-        .unwrap()
-        .metadata
-        .resource_version
-        .unwrap();
+    let rv = list_revision(&api).await;
     // Opened and never read.
     let _slow = slow_api
         .watch(&WatchParams::default().timeout(60), &rv)

@@ -189,14 +189,9 @@ pub struct EncodedList {
 const CHUNK: usize = 64 * 1024;
 
 impl EncodedList {
-    /// The length of the whole document.
-    pub fn len(&self) -> usize {
+    /// The length of the whole document in bytes.
+    pub fn content_length(&self) -> usize {
         self.len
-    }
-
-    /// Whether the document is empty (never: a list has its head).
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// The document in chunks of about [`CHUNK`] bytes; small pieces are

@@ -4,8 +4,9 @@
 //! version are put together from those bytes. Other served versions and
 //! Tables decode the object when asked and keep only their encodings.
 
+use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use chrono::Utc;
@@ -93,7 +94,7 @@ impl CachedObject {
         let paths = fact_paths(api_version, kind);
         let mut selected = Map::new();
         let mut metadata = Map::new();
-        for path in paths.iter().flatten() {
+        for path in paths.unwrap_or_default() {
             let mut segments = path.split('.');
             let top = segments.next().unwrap_or(path);
             // Of the metadata only the fields read, not managedFields.
@@ -119,7 +120,7 @@ impl CachedObject {
             kind: Some(kind.into()),
             item: Bytes::from(item),
             metadata: Some(metadata),
-            facts: paths.map(|paths| facts_at(&selected, &paths)),
+            facts: paths.map(|paths| facts_at(&selected, paths)),
             encoded: Memo::default(),
         })
     }
@@ -312,7 +313,7 @@ impl CachedObject {
 fn selected_facts(stored: &Value) -> Option<Box<[u8]>> {
     let api_version = stored.get("apiVersion")?.as_str()?;
     let kind = stored.get("kind")?.as_str()?;
-    Some(facts_at(stored, &fact_paths(api_version, kind)?))
+    Some(facts_at(stored, fact_paths(api_version, kind)?))
 }
 
 /// The values at `paths` of `stored`, as JSON.
@@ -330,14 +331,29 @@ fn facts_at(stored: &Value, paths: &[&str]) -> Box<[u8]> {
 
 /// The paths of the facts kept of an object of this type (its selectable
 /// fields and labels); `None` for a type the route table does not know.
-fn fact_paths(api_version: &str, kind: &str) -> Option<Vec<&'static str>> {
+/// Worked out once per type: every write to a cached resource asks.
+fn fact_paths(api_version: &str, kind: &str) -> Option<&'static [&'static str]> {
+    /// Per kind, each served group/version with its paths.
+    type ByKind = HashMap<&'static str, Vec<(&'static str, &'static str, Vec<&'static str>)>>;
+    static PATHS: LazyLock<ByKind> = LazyLock::new(|| {
+        let mut by_kind = ByKind::new();
+        for resource in RESOURCES {
+            let mut paths = field_paths(resource.group, resource.field_selectors);
+            paths.push("metadata.labels");
+            by_kind.entry(resource.kind).or_default().push((
+                resource.group,
+                resource.version,
+                paths,
+            ));
+        }
+        by_kind
+    });
     let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    let resource = RESOURCES
+    PATHS
+        .get(kind)?
         .iter()
-        .find(|r| r.group == group && r.version == version && r.kind == kind)?;
-    let mut paths = field_paths(resource.group, resource.field_selectors);
-    paths.push("metadata.labels");
-    Some(paths)
+        .find(|(g, v, _)| *g == group && *v == version)
+        .map(|(_, _, paths)| paths.as_slice())
 }
 
 /// Copies the value at `path` of `from` (if there is one) to the same path

@@ -151,7 +151,7 @@ pub async fn wait_for(caches: &crate::cache::Caches, revision: Revision) -> Resu
 
 /// A JSON list sent as it is joined, with its length announced.
 fn streamed_json(list: EncodedList) -> Response {
-    let len = list.len();
+    let len = list.content_length();
     let chunks = list.into_chunks().map(Ok::<_, std::convert::Infallible>);
     let mut response = Body::from_stream(futures::stream::iter(chunks)).into_response();
     let headers = response.headers_mut();

@@ -187,3 +187,17 @@ pub async fn send(
     let body = response.into_body().collect().await.unwrap().to_bytes();
     (status, content_type, body.to_vec())
 }
+
+/// The resourceVersion of a list of `api`'s objects: a watch from it sees
+/// everything written after this call.
+pub async fn list_revision<K>(api: &kube::Api<K>) -> String
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    api.list(&kube::api::ListParams::default())
+        .await
+        .expect("the list succeeds")
+        .metadata
+        .resource_version
+        .expect("a list has a resourceVersion")
+}
